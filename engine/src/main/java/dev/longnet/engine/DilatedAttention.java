@@ -1,0 +1,273 @@
+package dev.longnet.engine;
+
+import dev.longnet.storage.Advice;
+import dev.longnet.storage.DType;
+import dev.longnet.storage.MemoryRows;
+import dev.longnet.storage.RowWindow;
+import dev.longnet.storage.TensorRows;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * LongNet's dilated attention, out = attend(q, k, v), over tensors of shape (N, H, d) held in mapped files or in
+ * memory. The work follows a {@link Schedule}: windows of rows are mapped, every level of a pass runs on them as
+ * (level, segment group, head, query range) tiles on a thread pool, and each tile merges into the output by
+ * log-sum-exp. Memory is bounded by the window budget and the per-thread kernel buffers, whatever N is.
+ *
+ * <pre>{@code
+ * var config = AttentionConfig.preset("bench").heads(8).headDim(64).build();
+ * try (var attention = new DilatedAttention(config, DilatedAttention.Options.defaults())) {
+ *     attention.attend(q, k, v, out, lse);
+ * }
+ * }</pre>
+ */
+public final class DilatedAttention implements AutoCloseable {
+    /** Query rows per tile: a multiple of the kernel's micro-block, large enough to amortise packing the keys. */
+    static final int TILE_ROWS = 192;
+
+    /**
+     * @param threads            worker threads (1 runs on the caller's thread)
+     * @param windowBudgetBytes  bytes of q, k, v, out and lse rows mapped at once
+     */
+    public record Options(int threads, long windowBudgetBytes, AttentionKernel kernel, Progress.Listener listener) {
+        public Options {
+            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+            if (windowBudgetBytes < 1) throw new IllegalArgumentException("window budget must be positive");
+            if (kernel == null) kernel = new VectorAttentionKernel();
+            if (listener == null) listener = Progress.Listener.NONE;
+        }
+
+        /** All cores, 256 MiB of windows, the Vector API kernel, no progress listener. */
+        public static Options defaults() {
+            return new Options(Runtime.getRuntime().availableProcessors(), 256L << 20, null, null);
+        }
+
+        public Options withThreads(int n) { return new Options(n, windowBudgetBytes, kernel, listener); }
+        public Options withBudget(long bytes) { return new Options(threads, bytes, kernel, listener); }
+        public Options withKernel(AttentionKernel k) { return new Options(threads, windowBudgetBytes, k, listener); }
+        public Options withListener(Progress.Listener l) { return new Options(threads, windowBudgetBytes, kernel, l); }
+    }
+
+    private final AttentionConfig config;
+    private final Options options;
+    private final ExecutorService pool;
+
+    public DilatedAttention(AttentionConfig config, Options options) {
+        this.config = config;
+        this.options = options;
+        this.pool = options.threads() > 1 ? Executors.newFixedThreadPool(options.threads(), r -> {
+            Thread t = new Thread(r, "longnet-worker");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+    }
+
+    public AttentionConfig config() { return config; }
+
+    public Options options() { return options; }
+
+    /**
+     * Attends f32 tensors of n rows held in memory (each n·H·d floats, little-endian); out is overwritten.
+     */
+    public void attend(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, long n) {
+        long[] shape = {n, config.heads(), config.headDim()};
+        out.fill((byte) 0);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment lse = arena.allocate(n * config.heads() * 4L, 4);   // zeros decode to lse = -inf
+            attend(MemoryRows.of(q, DType.F32, shape), MemoryRows.of(k, DType.F32, shape),
+                    MemoryRows.of(v, DType.F32, shape), MemoryRows.of(out, DType.F32, shape),
+                    MemoryRows.of(lse, DType.F32, n, config.heads()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);                             // memory windows do no I/O
+        }
+    }
+
+    /**
+     * Attends q, k, v of shape (N, H, d) (f32, f16 or bf16) into out, of shape (N, H, d) and type f32, merging with
+     * what out and lse already hold. lse is (N, H) f32 scratch; a zero-filled out and lse start a fresh run.
+     */
+    public void attend(TensorRows q, TensorRows k, TensorRows v, TensorRows out, TensorRows lse) throws IOException {
+        long n = checkShapes(q, k, v, out, lse);
+        if (n == 0) return;
+        long rowBytes = q.rowBytes() + k.rowBytes() + v.rowBytes() + out.rowBytes() + lse.rowBytes();
+        Schedule schedule = Schedule.plan(config, n, Math.max(1, options.windowBudgetBytes() / rowBytes));
+        double totalFlops = config.flops(n);
+        double doneFlops = 0;
+        long tiles = 0;
+        for (Schedule.Pass pass : schedule.passes()) {
+            for (long first = 0; first < n; first += pass.windowRows()) {
+                long rows = Math.min(pass.windowRows(), n - first);
+                try (Windows windows = Windows.open(first, rows, q, k, v, out, lse)) {
+                    for (int levelIndex : pass.levels()) {
+                        Level level = config.levels().get(levelIndex);
+                        tiles += run(tiles(level, n, windows));
+                        doneFlops += totalFlops * shareOf(level, n, rows);
+                        options.listener().onProgress(new Progress(tiles,
+                                Math.min(n, Math.round(n * doneFlops / totalFlops)), n, levelIndex));
+                    }
+                }
+            }
+        }
+    }
+
+    /** The share of the run's flops that one level spends on {@code rows} rows. */
+    private double shareOf(Level level, long n, long rows) {
+        double levelWeight = (double) level.effectiveSegment(n) / ((double) level.dilation() * level.dilation());
+        double all = 0;
+        for (Level l : config.levels()) all += (double) l.effectiveSegment(n) / ((double) l.dilation() * l.dilation());
+        return levelWeight / all * rows / n;
+    }
+
+    /** The tiles of one level over a window: per head, query ranges of one segment or groups of small segments. */
+    private List<Tile> tiles(Level level, long n, Windows windows) {
+        int heads = config.heads();
+        int d = config.headDim();
+        long w = level.effectiveSegment(n);
+        int r = level.dilation();
+        long firstSegment = windows.first / w;
+        long endSegment = (windows.first + windows.rows + w - 1) / w;
+        List<Tile> tiles = new ArrayList<>();
+        for (int h = 0; h < heads; h++) {
+            int o = config.offset(level, h);
+            List<Tile.Part> group = new ArrayList<>();
+            int groupRows = 0;
+            for (long s = firstSegment; s < endSegment; s++) {
+                long segmentRows = Math.min(w, n - s * w);
+                int m = Level.viewRows(segmentRows, r, o);
+                if (m == 0) continue;
+                long row = s * w + o - windows.first;                     // first view row, relative to the window
+                Tile.Views views = windows.views(row, (long) r * heads, m, h, heads, d);
+                if (m >= TILE_ROWS) {
+                    for (int qFrom = 0; qFrom < m; qFrom += TILE_ROWS) {
+                        tiles.add(new Tile(List.of(new Tile.Part(views, qFrom, Math.min(m, qFrom + TILE_ROWS)))));
+                    }
+                    continue;
+                }
+                group.add(new Tile.Part(views, 0, m));
+                groupRows += m;
+                if (groupRows >= TILE_ROWS) {
+                    tiles.add(new Tile(group));
+                    group = new ArrayList<>();
+                    groupRows = 0;
+                }
+            }
+            if (!group.isEmpty()) tiles.add(new Tile(group));
+        }
+        return tiles;
+    }
+
+    private int run(List<Tile> tiles) throws IOException {
+        AttentionKernel kernel = options.kernel();
+        boolean causal = config.causal();
+        float scale = config.scale();
+        if (pool == null) {
+            for (Tile tile : tiles) tile.run(kernel, causal, scale);
+            return tiles.size();
+        }
+        List<Callable<Void>> calls = new ArrayList<>(tiles.size());
+        for (Tile tile : tiles) calls.add(() -> { tile.run(kernel, causal, scale); return null; });
+        try {
+            for (Future<Void> f : pool.invokeAll(calls)) f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IOException(e.getCause());
+        }
+        return tiles.size();
+    }
+
+    private long checkShapes(TensorRows q, TensorRows k, TensorRows v, TensorRows out, TensorRows lse) {
+        long[] expected = q.shape();
+        if (expected.length != 3 || expected[1] != config.heads() || expected[2] != config.headDim()) {
+            throw new IllegalArgumentException("q has shape " + Arrays.toString(expected) + ", expected (N, "
+                    + config.heads() + ", " + config.headDim() + ") for heads=" + config.heads() + " headDim="
+                    + config.headDim());
+        }
+        requireShape("k", k, expected);
+        requireShape("v", v, expected);
+        requireShape("out", out, expected);
+        requireShape("lse", lse, new long[]{expected[0], expected[1]});
+        if (out.dtype() != DType.F32 || lse.dtype() != DType.F32) {
+            throw new IllegalArgumentException("out and lse accumulate in f32; got " + out.dtype() + " and " + lse.dtype());
+        }
+        if (!out.writable() || !lse.writable()) throw new IllegalArgumentException("out and lse must be writable");
+        return expected[0];
+    }
+
+    private static void requireShape(String name, TensorRows t, long[] expected) {
+        if (!Arrays.equals(t.shape(), expected)) {
+            throw new IllegalArgumentException(name + " has shape " + Arrays.toString(t.shape()) + ", expected "
+                    + Arrays.toString(expected));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) pool.shutdownNow();
+    }
+
+    /** The five windows of one span of rows; closing unmaps them. */
+    private record Windows(long first, long rows, RowWindow q, RowWindow k, RowWindow v, RowWindow out, RowWindow lse,
+                           DType qType, DType kType, DType vType) implements AutoCloseable {
+        static Windows open(long first, long rows, TensorRows q, TensorRows k, TensorRows v, TensorRows out,
+                            TensorRows lse) throws IOException {
+            List<RowWindow> opened = new ArrayList<>();
+            try {
+                for (TensorRows t : List.of(q, k, v, out, lse)) opened.add(t.window(first, rows));
+            } catch (IOException | RuntimeException e) {
+                opened.forEach(RowWindow::close);
+                throw e;
+            }
+            for (int i = 0; i < 3; i++) opened.get(i).advise(Advice.WILL_NEED);
+            // Writes into a sparse file must not read around themselves (readahead would fill the file).
+            opened.get(3).advise(Advice.RANDOM);
+            opened.get(4).advise(Advice.RANDOM);
+            return new Windows(first, rows, opened.get(0), opened.get(1), opened.get(2), opened.get(3), opened.get(4),
+                    q.dtype(), k.dtype(), v.dtype());
+        }
+
+        /** Views of one dilated phase of head h: m rows from window row {@code row}, {@code rowStride} rows apart. */
+        Tile.Views views(long row, long rowStride, int m, int h, int heads, int d) {
+            long element = (row * heads + h) * d;
+            long stride = rowStride * d;
+            return new Tile.Views(
+                    new View(q.segment(), qType, element, stride, m, d),
+                    new View(k.segment(), kType, element, stride, m, d),
+                    new View(v.segment(), vType, element, stride, m, d),
+                    new View(out.segment(), DType.F32, element, stride, m, d),
+                    new View(lse.segment(), DType.F32, row * heads + h, rowStride, m, 1));
+        }
+
+        @Override
+        public void close() {
+            for (RowWindow window : List.of(q, k, v, out, lse)) window.close();
+        }
+    }
+
+    /** One unit of parallel work: query ranges of one or more dilated views, run in order. */
+    private record Tile(List<Part> parts) {
+        record Views(View q, View k, View v, View out, View lse) { }
+
+        record Part(Views views, int qFrom, int qTo) { }
+
+        void run(AttentionKernel kernel, boolean causal, float scale) {
+            for (Part p : parts) {
+                Views x = p.views();
+                kernel.attend(x.q(), x.k(), x.v(), x.out(), x.lse(), p.qFrom(), p.qTo(), causal, scale);
+            }
+        }
+    }
+}

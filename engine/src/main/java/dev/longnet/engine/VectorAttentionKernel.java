@@ -1,0 +1,235 @@
+package dev.longnet.engine;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Flash-attention on the Vector API. Keys and values are packed a chunk at a time (K transposed, V row-major,
+ * both zero-padded) into per-thread buffers; queries go through in micro-blocks of {@value #MR} rows whose
+ * scores for the chunk live in a small buffer, never the full m×m matrix. Each micro-block keeps a running max,
+ * sum and unnormalised output, as in flash-attention, and merges into the stored output once at the end.
+ *
+ * <p>Both products use a register-blocked micro-kernel of {@value #MR} rows × 2 vectors (12 accumulators: fits
+ * the 16 registers of AVX2 with room for two loads and a broadcast).
+ */
+public final class VectorAttentionKernel implements AttentionKernel {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    /** Micro-tile width in floats: two vectors. */
+    static final int NR = 2 * LANES;
+    /** Micro-tile height in rows. */
+    static final int MR = 6;
+    /** Keys packed at once; a multiple of NR. Sized so that K and V chunks stay in L2 for d <= 128. */
+    static final int KEY_CHUNK = 512;
+
+    private final ThreadLocal<Workspace> workspaces = new ThreadLocal<>();
+
+    @Override
+    public String name() { return "cpu-vector(" + SPECIES.vectorBitSize() + "-bit)"; }
+
+    @Override
+    public void attend(View q, View k, View v, View out, View lse, int qFrom, int qTo, boolean causal, float scale) {
+        int rows = qTo - qFrom;
+        if (rows <= 0) return;
+        int d = q.cols();
+        Workspace ws = workspace(d, roundUp(rows, MR));
+        int dPad = ws.dPad;
+        int rowsPad = roundUp(rows, MR);
+
+        for (int i = 0; i < rowsPad; i++) {
+            if (i < rows) q.readRow(qFrom + i, ws.q, i * dPad, scale);
+            else Arrays.fill(ws.q, i * dPad, i * dPad + d, 0f);
+        }
+        Arrays.fill(ws.o, 0, rowsPad * dPad, 0f);
+        Arrays.fill(ws.max, 0, rowsPad, Float.NEGATIVE_INFINITY);
+        Arrays.fill(ws.sum, 0, rowsPad, 0f);
+
+        int keyEnd = causal ? qTo : k.rows();
+        for (int k0 = 0; k0 < keyEnd; k0 += KEY_CHUNK) {
+            int n = Math.min(KEY_CHUNK, keyEnd - k0);
+            packKeys(k, v, k0, n, d, ws);
+            for (int i0 = 0; i0 < rowsPad; i0 += MR) {
+                int firstQuery = qFrom + i0;
+                int visible = causal ? Math.min(n, firstQuery + MR - k0) : n;   // keys any row of the block sees
+                if (visible <= 0) continue;
+                int used = roundUp(visible, NR);
+                scores(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, used);
+                for (int r = 0; r < MR; r++) {
+                    int rowVisible = causal ? Math.min(n, firstQuery + r + 1 - k0) : n;
+                    softmaxRow(ws, i0 + r, r * KEY_CHUNK, Math.max(rowVisible, 0), used, dPad);
+                }
+                accumulate(ws.s, ws.v, ws.o, i0 * dPad, dPad, used);
+            }
+        }
+
+        for (int i = 0; i < rows; i++) {
+            float sum = ws.sum[i];
+            if (sum == 0f) continue;                      // no key: nothing to merge
+            float inv = 1f / sum;
+            int base = i * dPad;
+            for (int c = 0; c < d; c++) ws.o[base + c] *= inv;
+            float l = ws.max[i] + (float) StrictMath.log(sum);
+            LogSumExp.merge(out, lse, qFrom + i, ws.o, base, l, ws.mergeRow);
+        }
+    }
+
+    /** K transposed into kt[c·KEY_CHUNK + j], V into v[j·dPad + c]; rows past n are zero so they add nothing. */
+    private static void packKeys(View k, View v, int k0, int n, int d, Workspace ws) {
+        float[] row = ws.mergeRow;
+        for (int j = 0; j < n; j++) {
+            k.readRow(k0 + j, row, 0, 1f);
+            for (int c = 0; c < d; c++) ws.kt[c * KEY_CHUNK + j] = row[c];
+            v.readRow(k0 + j, ws.v, j * ws.dPad, 1f);
+        }
+        int padEnd = roundUp(n, NR);
+        Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
+    }
+
+    /** s[r·KEY_CHUNK + j] = Σ_c q[r][c]·kt[c][j] for the MR rows at qBase and keys [0, used). */
+    private static void scores(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int used) {
+        for (int j = 0; j < used; j += NR) {
+            FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+            FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+            int qr = qBase;
+            for (int c = 0; c < d; c++, qr++) {
+                int kOff = c * KEY_CHUNK + j;
+                FloatVector k0 = FloatVector.fromArray(SPECIES, kt, kOff);
+                FloatVector k1 = FloatVector.fromArray(SPECIES, kt, kOff + LANES);
+                FloatVector b = FloatVector.broadcast(SPECIES, q[qr]);
+                a00 = k0.fma(b, a00); a01 = k1.fma(b, a01);
+                b = FloatVector.broadcast(SPECIES, q[qr + dPad]);
+                a10 = k0.fma(b, a10); a11 = k1.fma(b, a11);
+                b = FloatVector.broadcast(SPECIES, q[qr + 2 * dPad]);
+                a20 = k0.fma(b, a20); a21 = k1.fma(b, a21);
+                b = FloatVector.broadcast(SPECIES, q[qr + 3 * dPad]);
+                a30 = k0.fma(b, a30); a31 = k1.fma(b, a31);
+                b = FloatVector.broadcast(SPECIES, q[qr + 4 * dPad]);
+                a40 = k0.fma(b, a40); a41 = k1.fma(b, a41);
+                b = FloatVector.broadcast(SPECIES, q[qr + 5 * dPad]);
+                a50 = k0.fma(b, a50); a51 = k1.fma(b, a51);
+            }
+            a00.intoArray(s, j); a01.intoArray(s, j + LANES);
+            a10.intoArray(s, KEY_CHUNK + j); a11.intoArray(s, KEY_CHUNK + j + LANES);
+            a20.intoArray(s, 2 * KEY_CHUNK + j); a21.intoArray(s, 2 * KEY_CHUNK + j + LANES);
+            a30.intoArray(s, 3 * KEY_CHUNK + j); a31.intoArray(s, 3 * KEY_CHUNK + j + LANES);
+            a40.intoArray(s, 4 * KEY_CHUNK + j); a41.intoArray(s, 4 * KEY_CHUNK + j + LANES);
+            a50.intoArray(s, 5 * KEY_CHUNK + j); a51.intoArray(s, 5 * KEY_CHUNK + j + LANES);
+        }
+    }
+
+    /**
+     * Turns scores [0, used) of one row into probabilities against the row's running max, masking keys at or past
+     * {@code visible}, and rescales the row's sum and output when the max grows.
+     */
+    private static void softmaxRow(Workspace ws, int row, int sBase, int visible, int used, int dPad) {
+        float[] s = ws.s;
+        Arrays.fill(s, sBase + visible, sBase + used, Float.NEGATIVE_INFINITY);
+        FloatVector maxV = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < used; j += LANES) maxV = maxV.max(FloatVector.fromArray(SPECIES, s, sBase + j));
+        float oldMax = ws.max[row];
+        float newMax = Math.max(oldMax, maxV.reduceLanes(VectorOperators.MAX));
+        if (newMax == Float.NEGATIVE_INFINITY) {          // this row sees no key of the chunk yet
+            Arrays.fill(s, sBase, sBase + used, 0f);
+            return;
+        }
+        FloatVector shift = FloatVector.broadcast(SPECIES, newMax);
+        FloatVector sumV = FloatVector.zero(SPECIES);
+        for (int j = 0; j < used; j += LANES) {
+            FloatVector p = FloatVector.fromArray(SPECIES, s, sBase + j).sub(shift);
+            p = VectorExp.exp(p);
+            p.intoArray(s, sBase + j);
+            sumV = sumV.add(p);
+        }
+        float correction = (float) StrictMath.exp(oldMax - newMax);   // 0 when oldMax = -inf
+        ws.sum[row] = ws.sum[row] * correction + sumLanes(sumV, ws.lanes);
+        ws.max[row] = newMax;
+        if (correction != 1f) {
+            int base = row * dPad;
+            for (int c = 0; c < dPad; c += LANES) {
+                FloatVector.fromArray(SPECIES, ws.o, base + c).mul(correction).intoArray(ws.o, base + c);
+            }
+        }
+    }
+
+    /** o[r][c] += Σ_j p[r][j]·v[j][c] for the MR rows at oBase, keys [0, used), all dPad columns. */
+    private static void accumulate(float[] p, float[] v, float[] o, int oBase, int dPad, int used) {
+        for (int c = 0; c < dPad; c += NR) {
+            int o0 = oBase + c, o1 = o0 + dPad, o2 = o1 + dPad, o3 = o2 + dPad, o4 = o3 + dPad, o5 = o4 + dPad;
+            FloatVector a00 = FloatVector.fromArray(SPECIES, o, o0), a01 = FloatVector.fromArray(SPECIES, o, o0 + LANES);
+            FloatVector a10 = FloatVector.fromArray(SPECIES, o, o1), a11 = FloatVector.fromArray(SPECIES, o, o1 + LANES);
+            FloatVector a20 = FloatVector.fromArray(SPECIES, o, o2), a21 = FloatVector.fromArray(SPECIES, o, o2 + LANES);
+            FloatVector a30 = FloatVector.fromArray(SPECIES, o, o3), a31 = FloatVector.fromArray(SPECIES, o, o3 + LANES);
+            FloatVector a40 = FloatVector.fromArray(SPECIES, o, o4), a41 = FloatVector.fromArray(SPECIES, o, o4 + LANES);
+            FloatVector a50 = FloatVector.fromArray(SPECIES, o, o5), a51 = FloatVector.fromArray(SPECIES, o, o5 + LANES);
+            for (int j = 0; j < used; j++) {
+                int vOff = j * dPad + c;
+                FloatVector v0 = FloatVector.fromArray(SPECIES, v, vOff);
+                FloatVector v1 = FloatVector.fromArray(SPECIES, v, vOff + LANES);
+                FloatVector b = FloatVector.broadcast(SPECIES, p[j]);
+                a00 = v0.fma(b, a00); a01 = v1.fma(b, a01);
+                b = FloatVector.broadcast(SPECIES, p[KEY_CHUNK + j]);
+                a10 = v0.fma(b, a10); a11 = v1.fma(b, a11);
+                b = FloatVector.broadcast(SPECIES, p[2 * KEY_CHUNK + j]);
+                a20 = v0.fma(b, a20); a21 = v1.fma(b, a21);
+                b = FloatVector.broadcast(SPECIES, p[3 * KEY_CHUNK + j]);
+                a30 = v0.fma(b, a30); a31 = v1.fma(b, a31);
+                b = FloatVector.broadcast(SPECIES, p[4 * KEY_CHUNK + j]);
+                a40 = v0.fma(b, a40); a41 = v1.fma(b, a41);
+                b = FloatVector.broadcast(SPECIES, p[5 * KEY_CHUNK + j]);
+                a50 = v0.fma(b, a50); a51 = v1.fma(b, a51);
+            }
+            a00.intoArray(o, o0); a01.intoArray(o, o0 + LANES);
+            a10.intoArray(o, o1); a11.intoArray(o, o1 + LANES);
+            a20.intoArray(o, o2); a21.intoArray(o, o2 + LANES);
+            a30.intoArray(o, o3); a31.intoArray(o, o3 + LANES);
+            a40.intoArray(o, o4); a41.intoArray(o, o4 + LANES);
+            a50.intoArray(o, o5); a51.intoArray(o, o5 + LANES);
+        }
+    }
+
+    /** The lanes' sum in lane order: reduceLanes(ADD) leaves the order open, and it may differ once compiled. */
+    private static float sumLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        float sum = 0f;
+        for (float x : lanes) sum += x;
+        return sum;
+    }
+
+    private Workspace workspace(int d, int rowsPad) {
+        Workspace ws = workspaces.get();
+        if (ws == null || ws.d != d || ws.rowCapacity < rowsPad) {
+            ws = new Workspace(d, Math.max(rowsPad, ws == null ? 0 : ws.rowCapacity));
+            workspaces.set(ws);
+        }
+        return ws;
+    }
+
+    static int roundUp(int x, int multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+    /** Per-thread buffers; padded columns [d, dPad) of q, o and v stay zero for the workspace's life. */
+    private static final class Workspace {
+        final int d;
+        final int dPad;
+        final int rowCapacity;
+        final float[] q, o, max, sum;
+        final float[] kt, v, s;
+        final float[] mergeRow;
+        final float[] lanes = new float[LANES];
+
+        Workspace(int d, int rowCapacity) {
+            this.d = d;
+            this.dPad = roundUp(d, NR);
+            this.rowCapacity = rowCapacity;
+            q = new float[rowCapacity * dPad];
+            o = new float[rowCapacity * dPad];
+            max = new float[rowCapacity];
+            sum = new float[rowCapacity];
+            kt = new float[d * KEY_CHUNK];
+            v = new float[KEY_CHUNK * dPad];
+            s = new float[MR * KEY_CHUNK];
+            mergeRow = new float[dPad];
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.longnet.engine;
+
+import dev.longnet.storage.DType;
+import dev.longnet.storage.MemoryRows;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+/** Random tensors and the engine run on them, shared by the engine's tests. */
+final class TestData {
+    private TestData() { }
+
+    static double[] gaussian(Random random, int count, double sigma) {
+        double[] x = new double[count];
+        for (int i = 0; i < count; i++) x[i] = random.nextGaussian() * sigma;
+        return x;
+    }
+
+    /** The values as stored in dtype, read back: what the engine really sees. */
+    static double[] roundTo(DType dtype, double[] x) {
+        MemorySegment one = Arena.ofAuto().allocate(4);
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            dtype.set(one, 0, (float) x[i]);
+            out[i] = dtype.get(one, 0);
+        }
+        return out;
+    }
+
+    static MemorySegment store(Arena arena, DType dtype, double[] x) {
+        MemorySegment s = arena.allocate((long) x.length * dtype.bytes(), 4);
+        for (int i = 0; i < x.length; i++) dtype.set(s, i, (float) x[i]);
+        return s;
+    }
+
+    /** Runs the engine on in-memory tensors of the given dtype and returns out as doubles. */
+    static double[] engine(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType dtype,
+                           DilatedAttention.Options options) throws Exception {
+        int heads = config.heads();
+        int d = config.headDim();
+        try (Arena arena = Arena.ofShared(); DilatedAttention attention = new DilatedAttention(config, options)) {
+            long[] shape = {n, heads, d};
+            MemorySegment out = arena.allocate((long) n * heads * d * 4, 4);
+            MemorySegment lse = arena.allocate((long) n * heads * 4, 4);
+            attention.attend(MemoryRows.of(store(arena, dtype, q), dtype, shape),
+                    MemoryRows.of(store(arena, dtype, k), dtype, shape),
+                    MemoryRows.of(store(arena, dtype, v), dtype, shape),
+                    MemoryRows.of(out, DType.F32, shape), MemoryRows.of(lse, DType.F32, n, heads));
+            double[] result = new double[n * heads * d];
+            for (int i = 0; i < result.length; i++) result[i] = DType.F32.get(out, i);
+            return result;
+        }
+    }
+
+    static double maxAbsDiff(double[] a, double[] b) {
+        if (a.length != b.length) throw new AssertionError("lengths " + a.length + " and " + b.length);
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            double diff = Math.abs(a[i] - b[i]);
+            if (Double.isNaN(diff)) return Double.NaN;
+            max = Math.max(max, diff);
+        }
+        return max;
+    }
+}
