@@ -75,26 +75,30 @@ public final class VectorAttentionKernel implements AttentionKernel {
         }
     }
 
-    /** K transposed into kt[c·KEY_CHUNK + j], V into v[j·dPad + c]; rows past n are zero so they add nothing. */
+    /**
+     * K transposed in strips of NR keys, kt[(j/NR)·d·NR + c·NR + j%NR], so that the score kernel reads each strip
+     * front to back; V into v[j·dPad + c]. Value rows past n are zeroed so that they add nothing.
+     */
     private static void packKeys(View k, View v, int k0, int n, int d, Workspace ws) {
         float[] row = ws.mergeRow;
         for (int j = 0; j < n; j++) {
             k.readRow(k0 + j, row, 0, 1f);
-            for (int c = 0; c < d; c++) ws.kt[c * KEY_CHUNK + j] = row[c];
+            int at = (j / NR) * d * NR + j % NR;
+            for (int c = 0; c < d; c++) ws.kt[at + c * NR] = row[c];
             v.readRow(k0 + j, ws.v, j * ws.dPad, 1f);
         }
         int padEnd = roundUp(n, NR);
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
     }
 
-    /** s[r·KEY_CHUNK + j] = Σ_c q[r][c]·kt[c][j] for the MR rows at qBase and keys [0, used). */
+    /** s[r·KEY_CHUNK + j] = Σ_c q[r][c]·k[j][c] for the MR rows at qBase and keys [0, used). */
     private static void scores(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int used) {
         for (int j = 0; j < used; j += NR) {
             FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
             FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
             int qr = qBase;
-            for (int c = 0; c < d; c++, qr++) {
-                int kOff = c * KEY_CHUNK + j;
+            int kOff = j * d;                                   // strip j / NR starts at (j / NR)·d·NR = j·d
+            for (int c = 0; c < d; c++, qr++, kOff += NR) {
                 FloatVector k0 = FloatVector.fromArray(SPECIES, kt, kOff);
                 FloatVector k1 = FloatVector.fromArray(SPECIES, kt, kOff + LANES);
                 FloatVector b = FloatVector.broadcast(SPECIES, q[qr]);
@@ -127,7 +131,10 @@ public final class VectorAttentionKernel implements AttentionKernel {
         float[] s = ws.s;
         Arrays.fill(s, sBase + visible, sBase + used, Float.NEGATIVE_INFINITY);
         FloatVector maxV = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < used; j += LANES) maxV = maxV.max(FloatVector.fromArray(SPECIES, s, sBase + j));
+        for (int j = 0; j < used; j += LANES) {
+            FloatVector x = FloatVector.fromArray(SPECIES, s, sBase + j);
+            maxV = maxV.blend(x, maxV.lt(x));      // not max(): Java's NaN and -0.0 rules cost extra on AVX2
+        }
         float oldMax = ws.max[row];
         float newMax = Math.max(oldMax, maxV.reduceLanes(VectorOperators.MAX));
         if (newMax == Float.NEGATIVE_INFINITY) {          // this row sees no key of the chunk yet

@@ -18,24 +18,28 @@ final class VectorExp {
     private static final float LN2_LO = 1.42860682030941723e-6f;
     private static final float ROUND_MAGIC = 12582912f;           // 1.5·2^23: adding it rounds to an integer
     private static final float UNDERFLOW = -87f;
-    /** 1/k! for k = 5 .. 0, after the two highest terms. */
-    private static final float[] TAYLOR = {1f / 120, 1f / 24, 1f / 6, 0.5f, 1f, 1f};
 
     private VectorExp() { }
 
     static FloatVector exp(FloatVector x) {
         var species = x.species();
-        FloatVector clamped = x.max(UNDERFLOW);
+        var tooSmall = x.lt(UNDERFLOW);
+        FloatVector clamped = x.blend(UNDERFLOW, tooSmall);
         FloatVector shifted = clamped.fma(LOG2E, ROUND_MAGIC);
         FloatVector n = shifted.sub(ROUND_MAGIC);
         FloatVector t = n.fma(FloatVector.broadcast(species, -LN2_HI), clamped);
         t = n.fma(FloatVector.broadcast(species, -LN2_LO), t);
         FloatVector p = t.fma(1f / 5040, 1f / 720);
-        for (float c : TAYLOR) p = p.fma(t, FloatVector.broadcast(species, c));
+        p = p.fma(t, FloatVector.broadcast(species, 1f / 120));
+        p = p.fma(t, FloatVector.broadcast(species, 1f / 24));
+        p = p.fma(t, FloatVector.broadcast(species, 1f / 6));
+        p = p.fma(t, FloatVector.broadcast(species, 0.5f));
+        p = p.fma(t, FloatVector.broadcast(species, 1f));
+        p = p.fma(t, FloatVector.broadcast(species, 1f));
         // The low bits of the rounded value hold n; (n + 127) << 23 is 2^n as a float.
         IntVector bits = shifted.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND_MAGIC) - 127)
                 .lanewise(VectorOperators.LSHL, 23);
         FloatVector result = p.mul(bits.reinterpretAsFloats());
-        return result.blend(0f, x.lt(UNDERFLOW));
+        return result.blend(0f, tooSmall);
     }
 }

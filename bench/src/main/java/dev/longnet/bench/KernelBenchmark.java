@@ -1,0 +1,85 @@
+package dev.longnet.bench;
+
+import dev.longnet.engine.AttentionKernel;
+import dev.longnet.engine.View;
+import dev.longnet.engine.VectorAttentionKernel;
+import dev.longnet.storage.DType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One dense m×m attention tile (a whole dilated view) through the Vector API kernel, run as the engine runs it:
+ * query ranges of 192 rows. Time per tile; GFLOPS = 4·m²·d (2·m²·d causal) / time, as SPEC.md counts.
+ * {@code tileAllCores} runs one independent tile per thread on every core.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector"})
+@State(Scope.Thread)
+public class KernelBenchmark {
+    @Param({"512", "1024", "2048"})
+    int m;
+
+    @Param({"64", "128"})
+    int d;
+
+    @Param({"false", "true"})
+    boolean causal;
+
+    private Arena arena;
+    private View q, k, v, out, lse;
+    private final AttentionKernel kernel = new VectorAttentionKernel();
+
+    @Setup(Level.Trial)
+    public void setup() {
+        arena = Arena.ofShared();
+        SplittableRandom random = new SplittableRandom(42);
+        q = view(random, m, d);
+        k = view(random, m, d);
+        v = view(random, m, d);
+        out = view(null, m, d);
+        lse = view(null, m, 1);
+    }
+
+    private View view(SplittableRandom random, int rows, int cols) {
+        MemorySegment s = arena.allocate((long) rows * cols * 4, 64);
+        if (random != null) for (long i = 0; i < (long) rows * cols; i++) DType.F32.set(s, i, (float) random.nextGaussian());
+        return new View(s, DType.F32, 0, cols, rows, cols);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() { arena.close(); }
+
+    @Benchmark
+    @Threads(1)
+    public void tile() { run(); }
+
+    @Benchmark
+    @Threads(Threads.MAX)
+    public void tileAllCores() { run(); }
+
+    private void run() {
+        float scale = (float) (1 / Math.sqrt(d));
+        for (int from = 0; from < m; from += 192) {
+            kernel.attend(q, k, v, out, lse, from, Math.min(m, from + 192), causal, scale);
+        }
+    }
+}
