@@ -21,8 +21,10 @@ public final class VectorAttentionKernel implements AttentionKernel {
     static final int NR = 2 * LANES;
     /** Micro-tile height in rows. */
     static final int MR = 6;
-    /** Keys packed at once; a multiple of NR. Sized so that K and V chunks stay in L2 for d <= 128. */
-    static final int KEY_CHUNK = 512;
+    /** Floats of K (and of V) packed at once: 128 KiB each, so that both chunks stay in a 512 KiB L2. */
+    static final int CHUNK_FLOATS = 32 * 1024;
+    /** Most keys per chunk (bounds the score buffer for small d). */
+    static final int MAX_KEY_CHUNK = 1024;
 
     private final ThreadLocal<Workspace> workspaces = new ThreadLocal<>();
 
@@ -47,20 +49,21 @@ public final class VectorAttentionKernel implements AttentionKernel {
         Arrays.fill(ws.sum, 0, rowsPad, 0f);
 
         int keyEnd = causal ? qTo : k.rows();
-        for (int k0 = 0; k0 < keyEnd; k0 += KEY_CHUNK) {
-            int n = Math.min(KEY_CHUNK, keyEnd - k0);
+        int chunk = ws.keyChunk;
+        for (int k0 = 0; k0 < keyEnd; k0 += chunk) {
+            int n = Math.min(chunk, keyEnd - k0);
             packKeys(k, v, k0, n, d, ws);
             for (int i0 = 0; i0 < rowsPad; i0 += MR) {
                 int firstQuery = qFrom + i0;
                 int visible = causal ? Math.min(n, firstQuery + MR - k0) : n;   // keys any row of the block sees
                 if (visible <= 0) continue;
                 int used = roundUp(visible, NR);
-                scores(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, used);
+                scores(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
                 for (int r = 0; r < MR; r++) {
                     int rowVisible = causal ? Math.min(n, firstQuery + r + 1 - k0) : n;
-                    softmaxRow(ws, i0 + r, r * KEY_CHUNK, Math.max(rowVisible, 0), used, dPad);
+                    softmaxRow(ws, i0 + r, r * chunk, Math.max(rowVisible, 0), used, dPad);
                 }
-                accumulate(ws.s, ws.v, ws.o, i0 * dPad, dPad, used);
+                accumulate(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
             }
         }
 
@@ -91,8 +94,8 @@ public final class VectorAttentionKernel implements AttentionKernel {
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
     }
 
-    /** s[r·KEY_CHUNK + j] = Σ_c q[r][c]·k[j][c] for the MR rows at qBase and keys [0, used). */
-    private static void scores(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int used) {
+    /** s[r·sStride + j] = Σ_c q[r][c]·k[j][c] for the MR rows at qBase and keys [0, used). */
+    private static void scores(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int sStride, int used) {
         for (int j = 0; j < used; j += NR) {
             FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
             FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
@@ -115,11 +118,11 @@ public final class VectorAttentionKernel implements AttentionKernel {
                 a50 = k0.fma(b, a50); a51 = k1.fma(b, a51);
             }
             a00.intoArray(s, j); a01.intoArray(s, j + LANES);
-            a10.intoArray(s, KEY_CHUNK + j); a11.intoArray(s, KEY_CHUNK + j + LANES);
-            a20.intoArray(s, 2 * KEY_CHUNK + j); a21.intoArray(s, 2 * KEY_CHUNK + j + LANES);
-            a30.intoArray(s, 3 * KEY_CHUNK + j); a31.intoArray(s, 3 * KEY_CHUNK + j + LANES);
-            a40.intoArray(s, 4 * KEY_CHUNK + j); a41.intoArray(s, 4 * KEY_CHUNK + j + LANES);
-            a50.intoArray(s, 5 * KEY_CHUNK + j); a51.intoArray(s, 5 * KEY_CHUNK + j + LANES);
+            a10.intoArray(s, sStride + j); a11.intoArray(s, sStride + j + LANES);
+            a20.intoArray(s, 2 * sStride + j); a21.intoArray(s, 2 * sStride + j + LANES);
+            a30.intoArray(s, 3 * sStride + j); a31.intoArray(s, 3 * sStride + j + LANES);
+            a40.intoArray(s, 4 * sStride + j); a41.intoArray(s, 4 * sStride + j + LANES);
+            a50.intoArray(s, 5 * sStride + j); a51.intoArray(s, 5 * sStride + j + LANES);
         }
     }
 
@@ -149,7 +152,8 @@ public final class VectorAttentionKernel implements AttentionKernel {
             p.intoArray(s, sBase + j);
             sumV = sumV.add(p);
         }
-        float correction = (float) StrictMath.exp(oldMax - newMax);   // 0 when oldMax = -inf
+        // 0 when oldMax = -inf; exactly 1 (and no rescale) when the max did not move.
+        float correction = oldMax == newMax ? 1f : (float) StrictMath.exp(oldMax - newMax);
         ws.sum[row] = ws.sum[row] * correction + sumLanes(sumV, ws.lanes);
         ws.max[row] = newMax;
         if (correction != 1f) {
@@ -161,7 +165,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
     }
 
     /** o[r][c] += Σ_j p[r][j]·v[j][c] for the MR rows at oBase, keys [0, used), all dPad columns. */
-    private static void accumulate(float[] p, float[] v, float[] o, int oBase, int dPad, int used) {
+    private static void accumulate(float[] p, int pStride, float[] v, float[] o, int oBase, int dPad, int used) {
         for (int c = 0; c < dPad; c += NR) {
             int o0 = oBase + c, o1 = o0 + dPad, o2 = o1 + dPad, o3 = o2 + dPad, o4 = o3 + dPad, o5 = o4 + dPad;
             FloatVector a00 = FloatVector.fromArray(SPECIES, o, o0), a01 = FloatVector.fromArray(SPECIES, o, o0 + LANES);
@@ -176,15 +180,15 @@ public final class VectorAttentionKernel implements AttentionKernel {
                 FloatVector v1 = FloatVector.fromArray(SPECIES, v, vOff + LANES);
                 FloatVector b = FloatVector.broadcast(SPECIES, p[j]);
                 a00 = v0.fma(b, a00); a01 = v1.fma(b, a01);
-                b = FloatVector.broadcast(SPECIES, p[KEY_CHUNK + j]);
+                b = FloatVector.broadcast(SPECIES, p[pStride + j]);
                 a10 = v0.fma(b, a10); a11 = v1.fma(b, a11);
-                b = FloatVector.broadcast(SPECIES, p[2 * KEY_CHUNK + j]);
+                b = FloatVector.broadcast(SPECIES, p[2 * pStride + j]);
                 a20 = v0.fma(b, a20); a21 = v1.fma(b, a21);
-                b = FloatVector.broadcast(SPECIES, p[3 * KEY_CHUNK + j]);
+                b = FloatVector.broadcast(SPECIES, p[3 * pStride + j]);
                 a30 = v0.fma(b, a30); a31 = v1.fma(b, a31);
-                b = FloatVector.broadcast(SPECIES, p[4 * KEY_CHUNK + j]);
+                b = FloatVector.broadcast(SPECIES, p[4 * pStride + j]);
                 a40 = v0.fma(b, a40); a41 = v1.fma(b, a41);
-                b = FloatVector.broadcast(SPECIES, p[5 * KEY_CHUNK + j]);
+                b = FloatVector.broadcast(SPECIES, p[5 * pStride + j]);
                 a50 = v0.fma(b, a50); a51 = v1.fma(b, a51);
             }
             a00.intoArray(o, o0); a01.intoArray(o, o0 + LANES);
@@ -219,6 +223,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
     private static final class Workspace {
         final int d;
         final int dPad;
+        final int keyChunk;
         final int rowCapacity;
         final float[] q, o, max, sum;
         final float[] kt, v, s;
@@ -228,14 +233,15 @@ public final class VectorAttentionKernel implements AttentionKernel {
         Workspace(int d, int rowCapacity) {
             this.d = d;
             this.dPad = roundUp(d, NR);
+            this.keyChunk = Math.clamp(CHUNK_FLOATS / dPad / NR * NR, NR, MAX_KEY_CHUNK);
             this.rowCapacity = rowCapacity;
             q = new float[rowCapacity * dPad];
             o = new float[rowCapacity * dPad];
             max = new float[rowCapacity];
             sum = new float[rowCapacity];
-            kt = new float[d * KEY_CHUNK];
-            v = new float[KEY_CHUNK * dPad];
-            s = new float[MR * KEY_CHUNK];
+            kt = new float[d * keyChunk];
+            v = new float[keyChunk * dPad];
+            s = new float[MR * keyChunk];
             mergeRow = new float[dPad];
         }
     }
