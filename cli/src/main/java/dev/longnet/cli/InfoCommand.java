@@ -1,0 +1,86 @@
+package dev.longnet.cli;
+
+import dev.longnet.storage.NpyFile;
+import dev.longnet.storage.SafetensorsFile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** longnet info: what a tensor file holds, from its header alone. */
+@Command(name = "info", description = {
+        "Prints format, shape, dtype and bytes of .npy and .safetensors files.",
+        "Each tensor of a .safetensors file gets a line. Only headers are read. Exit 1 if any file cannot be read "
+                + "(the others are still printed)."})
+final class InfoCommand extends BaseCommand {
+    private static final byte[] NPY_MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = ".npy or .safetensors files.")
+    List<Path> files;
+
+    @Override
+    protected int execute() {
+        int status = 0;
+        for (Path file : files) {
+            try {
+                describe(file);
+            } catch (IOException | RuntimeException e) {
+                err().println(spec.qualifiedName() + ": " + Errors.describe(e));
+                err().flush();
+                status = Errors.FAILURE;
+            }
+        }
+        out().flush();
+        return status;
+    }
+
+    private void describe(Path file) throws IOException {
+        long size = Files.size(file);                           // NoSuchFileException names the file
+        if (isNpy(file)) {
+            try (NpyFile npy = NpyFile.open(file)) {
+                out().printf(Locale.ROOT, "%s: npy %s, shape %s, %s, %d data bytes (%s), file %d bytes%n", file,
+                        npy.header().version(), shape(npy.shape()), type(npy.dtype()), npy.dataBytes(),
+                        Sizes.bytes(npy.dataBytes()), size);
+            }
+            return;
+        }
+        try (SafetensorsFile st = SafetensorsFile.open(file)) {
+            out().printf(Locale.ROOT, "%s: safetensors, %d tensor%s, file %d bytes%n", file, st.names().size(),
+                    st.names().size() == 1 ? "" : "s", size);
+            Map<String, String> metadata = st.metadata();
+            if (!metadata.isEmpty()) {
+                out().println("  __metadata__: " + metadata.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                        .collect(Collectors.joining(", ")));
+            }
+            for (String name : st.names()) {
+                SafetensorsFile.TensorInfo t = st.info(name);
+                out().printf(Locale.ROOT, "  %s: shape %s, %s, %d bytes (%s)%n", name, shape(t.shape()), type(t.dtype()),
+                        t.byteSize(), Sizes.bytes(t.byteSize()));
+            }
+        }
+    }
+
+    /** By the magic bytes, or by the name when the file is too short to tell. */
+    private static boolean isNpy(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] start = in.readNBytes(NPY_MAGIC.length);
+            return Arrays.equals(start, NPY_MAGIC) || file.getFileName().toString().endsWith(".npy");
+        }
+    }
+
+    private static String shape(long[] shape) {
+        if (shape.length == 1) return "(" + shape[0] + ",)";
+        return Arrays.stream(shape).mapToObj(Long::toString).collect(Collectors.joining(", ", "(", ")"));
+    }
+
+    private static String type(dev.longnet.storage.DType dtype) {
+        return dtype.name().toLowerCase(Locale.ROOT);
+    }
+}

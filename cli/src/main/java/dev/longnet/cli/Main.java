@@ -1,0 +1,66 @@
+package dev.longnet.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The longnet command: LongNet dilated attention over .npy files, out of core. */
+@Command(name = "longnet", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"LongNet dilated attention over .npy files of shape (N, heads, headDim), out of core.",
+                "",
+                "Try it: longnet demo"},
+        subcommands = {GenCommand.class, AttendCommand.class, VerifyCommand.class, InfoCommand.class,
+                DemoCommand.class, CompletionCommand.class},
+        footer = {"", "Exit codes: 0 success, 1 the work failed, 2 bad usage.",
+                "Counts accept 1048576, 2^20 or 1M (binary suffixes k, M, G, T)."})
+public final class Main implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().getErr().println("longnet: a command is needed (gen, attend, verify, info, demo, completion);"
+                + " see 'longnet --help'");
+        return Errors.USAGE;
+    }
+
+    /** The command line with the project's error handling: one line per error, exit 1 or 2. */
+    public static CommandLine commandLine() {
+        Errors errors = new Errors();
+        return new CommandLine(new Main())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(errors)
+                .setParameterExceptionHandler(errors);
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The project version (filtered into version.properties at build time) and the JVM it runs on. */
+    public static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[]{"longnet " + version(),
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + "), "
+                            + System.getProperty("os.name") + " " + System.getProperty("os.arch")};
+        }
+
+        static String version() {
+            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+                if (in == null) return "unknown";
+                Properties p = new Properties();
+                p.load(in);
+                return p.getProperty("version", "unknown");
+            } catch (IOException e) {
+                return "unknown";
+            }
+        }
+    }
+}

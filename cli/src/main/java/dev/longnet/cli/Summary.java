@@ -1,0 +1,43 @@
+package dev.longnet.cli;
+
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.AttentionJob;
+import dev.longnet.engine.Level;
+import java.util.Locale;
+
+/** The end-of-run summary of attend and demo: one human line, or the JSON object for --json. */
+final class Summary {
+    private Summary() { }
+
+    /** "N tokens in S s: T tokens/s, G GFLOPS, peak RSS M, backend cpu (kernel, threads)". */
+    static String human(AttentionJob.Result r, String backend, int threads, long peakRss) {
+        return String.format(Locale.ROOT, "%d tokens in %.2f s: %,.0f tokens/s, %.1f GFLOPS, peak RSS %s, backend %s (%s, %d threads)",
+                r.tokens(), r.seconds(), r.tokensPerSecond(), r.gflops(), Sizes.bytes(peakRss), backend, r.kernel(),
+                threads);
+    }
+
+    static Json json(AttentionJob.Result r, AttentionConfig config, String backend, int threads, long peakRss) {
+        return new Json()
+                .put("tokens", r.tokens())
+                .put("seconds", r.seconds())
+                .put("tokensPerSecond", r.tokensPerSecond())
+                .put("gflops", r.gflops())
+                .put("peakRssBytes", peakRss)
+                .put("backend", backend)
+                .put("kernel", r.kernel())
+                .put("threads", threads)
+                .put("outputDtype", r.outputType().name().toLowerCase(Locale.ROOT))
+                .put("config", config(config));
+    }
+
+    static Json config(AttentionConfig config) {
+        return new Json()
+                .put("segments", config.levels().stream().map(Level::segmentLength).toList())
+                .put("dilations", config.levels().stream().map(Level::dilation).toList())
+                .put("heads", config.heads())
+                .put("headDim", config.headDim())
+                .put("causal", config.causal())
+                .put("offsets", config.offsetRule().name().toLowerCase(Locale.ROOT))
+                .put("scale", config.scale());
+    }
+}

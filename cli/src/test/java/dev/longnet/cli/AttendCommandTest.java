@@ -1,0 +1,239 @@
+package dev.longnet.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.engine.ReferenceAttention;
+import dev.longnet.storage.DType;
+import dev.longnet.storage.NpyFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AttendCommandTest {
+    static final int N = 300;
+    static final int HEADS = 3;
+    static final int D = 8;
+
+    @TempDir
+    Path tmp;
+    Path q;
+    Path k;
+    Path v;
+    Path out;
+
+    @BeforeEach
+    void generate() {
+        Cli.Run run = Cli.run("gen", "--n", "" + N, "--heads", "" + HEADS, "--head-dim", "" + D, "--seed", "7",
+                "--out", tmp.toString(), "--quiet");
+        assertEquals(0, run.code(), run.toString());
+        q = tmp.resolve("q.npy");
+        k = tmp.resolve("k.npy");
+        v = tmp.resolve("v.npy");
+        out = tmp.resolve("out.npy");
+    }
+
+    private Cli.Run attend(String... extra) {
+        List<String> args = new ArrayList<>(List.of("attend", "--q", q.toString(), "--k", k.toString(), "--v", v.toString(),
+                "--out", out.toString()));
+        args.addAll(List.of(extra));
+        return Cli.run(args.toArray(String[]::new));
+    }
+
+    private void assertMatchesReference(AttentionConfig config, double tolerance) throws IOException {
+        double[] expected = ReferenceAttention.attend(config, N, Cli.read(q), Cli.read(k), Cli.read(v)).out();
+        double[] actual = Cli.read(out);
+        assertEquals(expected.length, actual.length);
+        double max = 0;
+        for (int i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i] - actual[i]));
+        assertTrue(max <= tolerance, "max abs error " + max);
+    }
+
+    @Test
+    void computesTheReferenceAndPrintsOneSummaryLine() throws IOException {
+        Cli.Run run = attend("--segments", "64,128", "--dilations", "1,2", "--threads", "2");
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().startsWith("attend: 300 tokens in "), run.out());
+        assertTrue(run.out().contains(" tokens/s, ") && run.out().contains(" GFLOPS, peak RSS ")
+                && run.out().contains("backend cpu (cpu-vector"), run.out());
+        assertEquals(1, run.out().strip().lines().count(), run.out());
+        assertTrue(run.err().startsWith("backend: cpu (auto), kernel cpu-vector"), run.err());
+        assertMatchesReference(AttentionConfig.builder().levels(new long[]{64, 128}, new int[]{1, 2})
+                .heads(HEADS).headDim(D).build(), 1e-4);
+        try (NpyFile f = NpyFile.open(out)) {
+            assertEquals(DType.F32, f.dtype(), "the output type defaults to q's");
+        }
+        try (var files = Files.list(tmp)) {
+            assertEquals(List.of("k.npy", "out.npy", "q.npy", "v.npy"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no scratch left behind");
+        }
+    }
+
+    @Test
+    void causalPaperOffsetsScaleAndSizeSuffixes() throws IOException {
+        Cli.Run run = attend("--segments", "2^6,128,1k", "--dilations", "1,2,4", "--causal", "--offsets", "paper",
+                "--scale", "0.25", "--backend", "cpu", "--quiet");
+        assertEquals(0, run.code(), run.toString());
+        assertEquals("", run.err());
+        assertMatchesReference(AttentionConfig.builder().levels(new long[]{64, 128, 1024}, new int[]{1, 2, 4})
+                .heads(HEADS).headDim(D).causal(true).offsetRule(HeadOffsetRule.PAPER).scale(0.25f).build(), 1e-4);
+    }
+
+    @Test
+    void presetAndF16Output() throws IOException {
+        Cli.Run run = attend("--preset", "bench", "--out-dtype", "f16", "--quiet");
+        assertEquals(0, run.code(), run.toString());
+        try (NpyFile f = NpyFile.open(out)) {
+            assertEquals(DType.F16, f.dtype());
+        }
+        assertMatchesReference(AttentionConfig.preset("bench").heads(HEADS).headDim(D).build(), 2e-3);
+    }
+
+    @Test
+    void jsonIsOneObjectWithTheSummaryKeys() {
+        Cli.Run run = attend("--segments", "64", "--dilations", "1", "--json");
+        assertEquals(0, run.code(), run.toString());
+        assertEquals("", run.err(), "--json keeps stderr quiet");
+        String json = run.out().strip();
+        assertEquals(1, json.lines().count());
+        assertTrue(json.startsWith("{\"tokens\":300,\"seconds\":") && json.endsWith("}}"), json);
+        for (String key : new String[]{"tokensPerSecond", "gflops", "peakRssBytes", "backend", "config", "segments",
+                "dilations", "heads", "headDim", "causal", "offsets", "scale"}) {
+            assertTrue(json.contains("\"" + key + "\":"), key + " in " + json);
+        }
+        assertTrue(json.contains("\"config\":{\"segments\":[64],\"dilations\":[1],\"heads\":3,\"headDim\":8,"
+                + "\"causal\":false,\"offsets\":\"torchscale\",\"scale\":0.35355338}"), json);
+        assertTrue(json.contains("\"backend\":\"cpu\""), json);
+    }
+
+    @Test
+    void anExistingOutputIsRefusedUnlessForced() throws IOException {
+        assertEquals(0, attend("--segments", "64", "--dilations", "1", "--quiet").code());
+        byte[] before = Files.readAllBytes(out);
+        Cli.Run refused = attend("--segments", "64", "--dilations", "1", "--causal");
+        assertEquals(1, refused.code(), refused.toString());
+        assertEquals("longnet attend: " + out + ": output exists (use --force to replace it)", lastLine(refused.err()));
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(out)));
+        Cli.Run forced = attend("--segments", "64", "--dilations", "1", "--causal", "--force", "--quiet");
+        assertEquals(0, forced.code(), forced.toString());
+        assertFalse(java.util.Arrays.equals(before, Files.readAllBytes(out)));
+    }
+
+    @Test
+    void aMissingInputIsNamed() {
+        Path missing = tmp.resolve("nope.npy");
+        q = missing;
+        Cli.Run run = attend("--segments", "64", "--dilations", "1", "--quiet");
+        assertEquals(1, run.code(), run.toString());
+        assertEquals("longnet attend: " + missing + ": no such file or directory", run.err().strip());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void disagreeingShapesNameTheFileAndLeaveNoOutput() {
+        Cli.Run gen = Cli.run("gen", "--n", "" + (N + 1), "--heads", "" + HEADS, "--head-dim", "" + D,
+                "--out", tmp.resolve("other").toString(), "--quiet");
+        assertEquals(0, gen.code());
+        k = tmp.resolve("other/k.npy");
+        Cli.Run run = attend("--segments", "64", "--dilations", "1", "--quiet");
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine(), run.toString());
+        assertTrue(run.err().startsWith("longnet attend: " + k + ": shape [301, 3, 8] does not match q's [300, 3, 8]"),
+                run.err());
+        assertNoOutput();
+    }
+
+    @Test
+    void anUnsupportedDtypeIsNamed() throws IOException {
+        q = Cli.writeNpy(tmp.resolve("ints.npy"), "<i4", "(2, 1, 1)", new byte[8]);
+        Cli.Run run = attend("--segments", "64", "--dilations", "1", "--quiet");
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine(), run.toString());
+        assertTrue(run.err().startsWith("longnet attend: " + q + ": "), run.err());
+        assertTrue(run.err().contains("<i4"), run.err());
+        assertNoOutput();
+    }
+
+    @Test
+    void aCorruptFileIsATensorFormatError() throws IOException {
+        q = Files.write(tmp.resolve("junk.npy"), "this is not numpy".getBytes());
+        Cli.Run run = attend("--segments", "64", "--dilations", "1");
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine(), run.toString());
+        assertTrue(run.err().startsWith("longnet attend: " + q + ": "), run.err());
+        Cli.Run verbose = attend("--segments", "64", "--dilations", "1", "--verbose");
+        assertEquals(1, verbose.code());
+        assertTrue(verbose.err().contains("dev.longnet.storage.TensorFormatException"), "--verbose adds the stack trace");
+        assertTrue(verbose.err().contains("\tat "), verbose.err());
+    }
+
+    @Test
+    void aWrongRankIsNamed() throws IOException {
+        q = Cli.writeNpy(tmp.resolve("flat.npy"), "<f4", "(2, 4)", new byte[32]);
+        Cli.Run run = attend("--segments", "64", "--dilations", "1");
+        assertEquals(1, run.code(), run.toString());
+        assertEquals("longnet attend: " + q + ": expected shape (N, heads, headDim), got [2, 4]", run.err().strip());
+    }
+
+    @Test
+    void cudaFailsClearly() {
+        Cli.Run run = attend("--segments", "64", "--dilations", "1", "--backend", "cuda");
+        assertEquals(1, run.code(), run.toString());
+        assertEquals("longnet attend: --backend cuda: no CUDA backend available in this build/machine", run.err().strip());
+        assertNoOutput();
+    }
+
+    @Test
+    void invalidConfigurationsAndFlagsAreUsageErrors() {
+        String[][] cases = {
+                {"--segments", "64,128", "--dilations", "1"},
+                {"--segments", "0", "--dilations", "1"},
+                {"--segments", "64", "--dilations", "0"},
+                {"--segments", "64"},
+                {"--dilations", "1"},
+                {},
+                {"--preset", "bench", "--segments", "64", "--dilations", "1"},
+                {"--preset", "nope"},
+                {"--segments", "64", "--dilations", "1", "--offsets", "sideways"},
+                {"--segments", "64", "--dilations", "1", "--scale", "-1"},
+                {"--segments", "64", "--dilations", "1", "--out-dtype", "bf16"},
+                {"--segments", "64", "--dilations", "1", "--backend", "tpu"},
+                {"--segments", "64", "--dilations", "1", "--threads", "-2"},
+                {"--segments", "64", "--dilations", "1", "--frobnicate"},
+        };
+        String[] expected = {
+                "must have the same number of entries", "segment length must be >= 1", "dilation rate must be >= 1",
+                "--segments needs --dilations", "--dilations needs --segments", "a configuration is needed",
+                "use either --preset or --segments/--dilations", "unknown preset 'nope'", "unknown head-offset rule 'sideways'",
+                "softmax scale must be a positive finite number", "unsupported dtype 'bf16'", "--backend", "Invalid value for option '--threads'",
+                "Unknown option: '--frobnicate'",
+        };
+        for (int i = 0; i < cases.length; i++) {
+            Cli.Run run = attend(cases[i]);
+            assertEquals(2, run.code(), run.toString());
+            assertTrue(run.oneErrorLine(), run.toString());
+            assertTrue(run.err().startsWith("longnet attend: "), run.err());
+            assertTrue(run.err().contains(expected[i]), expected[i] + " in " + run.err());
+            assertTrue(run.err().strip().endsWith("(see 'longnet attend --help')"), run.err());
+        }
+        assertNoOutput();
+    }
+
+    private void assertNoOutput() {
+        assertFalse(Files.exists(out), "no output under the final name");
+        for (Path p : AttendCommand.temporaryFiles(out)) assertFalse(Files.exists(p), p + " left behind");
+    }
+
+    private static String lastLine(String text) {
+        List<String> lines = text.strip().lines().toList();
+        return lines.get(lines.size() - 1);
+    }
+}

@@ -1,0 +1,104 @@
+package dev.longnet.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longnet.storage.NpyFile;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * End to end through ./longnet and the packaged jar (LONGNET_JAR), as a user runs it: gen, attend, verify and
+ * info at small N, and the exit codes of a failure and a usage error. Runs after package (failsafe).
+ */
+class LauncherIT {
+    static final Path ROOT = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().normalize().getParent();
+    static final Path JAR = ROOT.resolve("cli/target/longnet.jar");
+
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {
+        /** stderr without the JVM's own notice about the incubating Vector API, which the CLI cannot silence. */
+        String errors() {
+            return err.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules")).reduce("", (a, b) -> a + b + "\n");
+        }
+    }
+
+    private Result longnet(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("bash", ROOT.resolve("longnet").toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(tmp.toFile())
+                .redirectOutput(tmp.resolve("stdout.txt").toFile()).redirectError(tmp.resolve("stderr.txt").toFile());
+        Map<String, String> env = builder.environment();
+        env.put("LONGNET_JAR", JAR.toString());
+        env.put("JAVA_HOME", System.getProperty("java.home"));
+        env.remove("LONGNET_JAVA_OPTS");
+        Process process = builder.start();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("longnet " + String.join(" ", args) + " did not finish in 120 s");
+        }
+        return new Result(process.exitValue(), Files.readString(tmp.resolve("stdout.txt"), StandardCharsets.UTF_8),
+                Files.readString(tmp.resolve("stderr.txt"), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void genAttendVerifyInfoThroughTheLauncher() throws Exception {
+        assertTrue(Files.isRegularFile(JAR), JAR + " is built by package");
+        Path data = tmp.resolve("data");
+        Result gen = longnet("gen", "--n", "2^12", "--heads", "2", "--head-dim", "16", "--seed", "5",
+                "--out", data.toString(), "--quiet");
+        assertEquals(0, gen.code(), gen.err());
+        assertTrue(gen.out().startsWith("gen: wrote q, k, v (4096, 2, 16) f32"), gen.out());
+
+        String[] io = {"--q", data.resolve("q.npy").toString(), "--k", data.resolve("k.npy").toString(),
+                "--v", data.resolve("v.npy").toString(), "--out", data.resolve("out.npy").toString()};
+        String[] config = {"--segments", "512,2k", "--dilations", "1,4", "--causal"};
+        Result attend = longnet(concat(concat(new String[]{"attend"}, io), config));
+        assertEquals(0, attend.code(), attend.err());
+        assertTrue(attend.out().startsWith("attend: 4096 tokens in "), attend.out());
+        try (NpyFile out = NpyFile.open(data.resolve("out.npy"))) {
+            assertEquals(4096, out.rows());
+        }
+        assertFalse(Files.exists(NpyFile.partialPath(data.resolve("out.npy"))));
+
+        Result verify = longnet(concat(concat(new String[]{"verify", "--rows", "32"}, io), config));
+        assertEquals(0, verify.code(), verify.out() + verify.err());
+        assertTrue(verify.out().strip().endsWith("OK"), verify.out());
+
+        Result info = longnet("info", data.resolve("out.npy").toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("shape (4096, 2, 16), f32"), info.out());
+
+        Result again = longnet(concat(concat(new String[]{"attend", "--quiet"}, io), config));
+        assertEquals(1, again.code(), "an existing output is a failure");
+        assertEquals("longnet attend: " + data.resolve("out.npy") + ": output exists (use --force to replace it)",
+                again.errors().strip());
+
+        Result usage = longnet("attend", "--segments", "64");
+        assertEquals(2, usage.code(), usage.err());
+        assertEquals(1, usage.errors().strip().lines().count(), usage.err());
+        assertTrue(usage.errors().startsWith("longnet attend: "), usage.err());
+
+        Result version = longnet("--version");
+        assertEquals(0, version.code());
+        assertTrue(version.out().startsWith("longnet "), version.out());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = new String[a.length + b.length];
+        System.arraycopy(a, 0, all, 0, a.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}
