@@ -23,6 +23,8 @@ final class Summary {
                 .put("tokensPerSecond", r.tokensPerSecond())
                 .put("gflops", r.gflops())
                 .put("peakRssBytes", peakRss)
+                .put("storageReadBytes", ProcStatus.storageReadBytes())
+                .put("storageWriteBytes", ProcStatus.storageWriteBytes())
                 .put("backend", backend)
                 .put("kernel", r.kernel())
                 .put("threads", threads)
