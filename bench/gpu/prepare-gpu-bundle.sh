@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds, HERE (a machine with JDK 25 and Maven, no GPU needed), everything run-gpu-checks.sh needs on the GPU
+# machine, which has CUDA and PyTorch but no Java:
+#   .gpu/jdk      a jlink'd Java 25 runtime (java.base, jdk.incubator.vector, ...; no compiler)
+#   .gpu/lib      the storage and engine jars, the engine's test classes as a jar, JUnit and its launcher
+#   .gpu/runner   GpuTestRunner.class (runs JUnit without Maven)
+# and adds /.gpu/ to .git/info/exclude so that the bundle is never committed. Send it with the device tool's
+# carry: ["/.gpu"] is not needed, ".gpu" is (a path relative to the repository root).
+#
+#   bench/gpu/prepare-gpu-bundle.sh       # from anywhere in the repository; about a minute
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+jbin="$JAVA_HOME/bin"
+lock=/tmp/longnet-build.lock
+mvn_q() { flock "$lock" mvn -B -q -ntp "$@"; }
+
+echo "== building storage and engine (tests compiled, not run)"
+mvn_q -pl engine -am install -DskipTests
+version=$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' pom.xml | head -n1)
+
+rm -rf .gpu
+mkdir -p .gpu/lib .gpu/runner
+cp "storage/target/longnet-storage-$version.jar" "engine/target/longnet-engine-$version.jar" .gpu/lib/
+"$jbin/jar" --create --file .gpu/lib/longnet-engine-tests.jar -C engine/target/test-classes .
+
+echo "== test dependencies (JUnit)"
+mvn_q -o -pl engine dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$root/.gpu/deps.classpath"
+tr ':' '\n' < .gpu/deps.classpath | grep -E '\.jar$' | grep -v 'longnet-storage' | while read -r jar; do
+  cp "$jar" .gpu/lib/
+done
+# The launcher is not a dependency of the engine (surefire brings its own); take the one matching junit-platform-engine.
+platform=$(ls .gpu/lib | sed -n 's/^junit-platform-engine-\(.*\)\.jar$/\1/p' | head -n1)
+launcher="$HOME/.m2/repository/org/junit/platform/junit-platform-launcher/$platform/junit-platform-launcher-$platform.jar"
+if [[ ! -f "$launcher" ]]; then
+  mvn_q dependency:get -Dartifact="org.junit.platform:junit-platform-launcher:$platform"
+fi
+cp "$launcher" .gpu/lib/
+rm -f .gpu/deps.classpath
+
+echo "== GpuTestRunner"
+"$jbin/javac" -d .gpu/runner -cp ".gpu/lib/*" bench/gpu/GpuTestRunner.java
+
+echo "== jlink"
+modules=$("$jbin/jdeps" --ignore-missing-deps --multi-release 25 --print-module-deps \
+  --add-modules jdk.incubator.vector .gpu/lib/*.jar .gpu/runner 2>/dev/null || true)
+modules="java.base,jdk.incubator.vector,java.management,jdk.unsupported,java.logging${modules:+,$modules}"
+modules=$(echo "$modules" | tr ',' '\n' | sort -u | paste -sd, -)
+echo "modules: $modules"
+"$jbin/jlink" --add-modules "$modules" --output .gpu/jdk --strip-debug --no-header-files --no-man-pages \
+  --compress=zip-9
+
+grep -qxF '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+
+echo "== smoke test with the bundled runtime (no GPU here: the CUDA tests must skip, the rest pass)"
+.gpu/jdk/bin/java --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp ".gpu/lib/*:.gpu/runner" \
+  GpuTestRunner dev.longnet.engine.cuda.CudaBackendTest dev.longnet.engine.cuda.CudaKernelsResourceTest | tail -n 3
+du -sh .gpu .gpu/jdk .gpu/lib
+echo "ready: carry .gpu to the GPU machine and run bench/gpu/run-gpu-checks.sh there"

@@ -1,0 +1,37 @@
+package dev.longnet.bench;
+
+import java.util.Collection;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+/** Runs JMH benchmarks from the harness with the project's JVM flags in the forks. */
+final class Jmh {
+    static final String[] JVM_FLAGS = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"};
+
+    private Jmh() { }
+
+    static Collection<RunResult> run(String include, boolean quiet, String... params) throws RunnerException {
+        ChainedOptionsBuilder options = new OptionsBuilder().include(include).jvmArgsAppend(JVM_FLAGS)
+                .verbosity(quiet ? VerboseMode.SILENT : VerboseMode.NORMAL);
+        for (String p : params) {
+            String[] kv = p.split("=", 2);
+            options.param(kv[0], kv[1].split(","));
+        }
+        return new Runner(options.build()).run();
+    }
+
+    /** The fp32 FMA peak in GFLOPS: [one core, all cores]. */
+    static double[] peak(boolean quiet) throws RunnerException {
+        double one = 0, all = 0;
+        for (RunResult r : run(PeakFmaBenchmark.class.getName(), quiet)) {
+            double gflops = r.getPrimaryResult().getScore();                 // flops per ns = GFLOP/s
+            if (r.getParams().getBenchmark().endsWith("oneCore")) one = gflops;
+            else all = gflops;
+        }
+        return new double[]{one, all};
+    }
+}

@@ -1,0 +1,42 @@
+package dev.longnet.bench;
+
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.openjdk.jmh.results.RunResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code longnet bench kernel}: the attention tile benchmark as GFLOPS and as a fraction of the measured peak. */
+@Command(name = "kernel", mixinStandardHelpOptions = true,
+        description = "Runs the attention tile benchmark (JMH) and prints GFLOPS against the FMA peak measured first.")
+final class KernelCommand implements Callable<Integer> {
+    @Option(names = "--m", split = ",", description = "Tile sizes (default 512,1024,2048).")
+    String[] m = {"512", "1024", "2048"};
+
+    @Option(names = "--d", split = ",", description = "Head dimensions (default 64,128).")
+    String[] d = {"64", "128"};
+
+    @Option(names = "--quiet", description = "Only the table.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        double[] peak = Jmh.peak(true);
+        System.out.printf(Locale.ROOT, "peak: %.1f GFLOPS one core, %.1f all cores%n", peak[0], peak[1]);
+        System.out.println("benchmark      m     d  causal   ms/tile   GFLOPS  of peak");
+        for (RunResult r : Jmh.run(KernelBenchmark.class.getName(), quiet, "m=" + String.join(",", m),
+                "d=" + String.join(",", d))) {
+            var p = r.getParams();
+            int tileM = Integer.parseInt(p.getParam("m"));
+            int tileD = Integer.parseInt(p.getParam("d"));
+            boolean causal = Boolean.parseBoolean(p.getParam("causal"));
+            boolean all = p.getBenchmark().endsWith("AllCores");
+            int threads = all ? p.getThreads() : 1;
+            double ms = r.getPrimaryResult().getScore();
+            double gflops = 4.0 * tileM * tileM * tileD / (causal ? 2 : 1) * threads / (ms * 1e6);
+            System.out.printf(Locale.ROOT, "%-12s %5d %5d  %-6s %9.3f %8.1f  %5.1f%%%n", all ? "all cores" : "one core",
+                    tileM, tileD, causal, ms, gflops, 100 * gflops / (all ? peak[1] : peak[0]));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,180 @@
+package dev.longnet.bench;
+
+import dev.longnet.cli.Sizes;
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.Level;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code longnet bench scale}: gen + attend for N = min, min·step, ... up to what the disk allows, each attend
+ * in its own JVM, plus vanilla dense attention (one level w = N, r = 1) while it stays feasible; writes CSV, JSON,
+ * an SVG chart and a markdown table.
+ */
+@Command(name = "scale", mixinStandardHelpOptions = true,
+        description = {"Scaling harness: tokens/s, GFLOPS, fraction of peak, peak RSS and I/O against N,",
+                "for dilated attention and for dense attention (w = N, r = 1) as far as it is feasible."})
+final class ScaleCommand implements Callable<Integer> {
+    @Option(names = "--min-n", description = "First N (default 2^16).")
+    String minN = "2^16";
+
+    @Option(names = "--max-n", description = "Last N, if the disk allows (default 2^28).")
+    String maxN = "2^28";
+
+    @Option(names = "--step", description = "Factor between points (default 4).")
+    int step = 4;
+
+    @Option(names = "--heads", description = "Heads (default 1).")
+    int heads = 1;
+
+    @Option(names = "--head-dim", description = "Head dimension (default 16).")
+    int headDim = 16;
+
+    @Option(names = "--segments", split = ",", description = "Segment lengths (default: the bench preset 2048..16384).")
+    List<String> segments;
+
+    @Option(names = "--dilations", split = ",", description = "Dilation rates (default 1,2,4,8).")
+    List<Integer> dilations;
+
+    @Option(names = "--dtype", description = "Input dtype, f32 or f16 (default f16: half the disk).")
+    String dtype = "f16";
+
+    @Option(names = "--threads", description = "Worker threads (default: all cores).")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--dense-max-seconds", description = "Stop the dense series when a point would take longer (default 120).")
+    double denseMaxSeconds = 120;
+
+    @Option(names = "--no-dense", description = "Skip the dense series.")
+    boolean noDense;
+
+    @Option(names = "--peak-gflops", description = "All-core FMA peak in GFLOPS; measured with JMH when not given.")
+    Double peakGflops;
+
+    @Option(names = "--results", description = "Results directory (default results/scale-DATE).")
+    Path results;
+
+    @Option(names = "--work-dir", description = "Where the generated files go (default RESULTS/data); emptied after each N.")
+    Path workDir;
+
+    @Override
+    public Integer call() throws Exception {
+        long min = Sizes.parse(minN), max = Sizes.parse(maxN);
+        if (results == null) {
+            results = Path.of("results", "scale-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        }
+        if (workDir == null) workDir = results.resolve("data");
+        Files.createDirectories(workDir);
+        List<String> levelArgs = levelArgs();
+        AttentionConfig config = config(levelArgs);
+
+        long bytesPerToken = (long) heads * headDim * (3L * ("f32".equals(dtype) ? 4 : 2) + 4) + heads * 4L;
+        long free = Files.getFileStore(workDir).getUsableSpace();
+        long feasible = min;
+        while (feasible * step <= max && feasible * step * bytesPerToken < free * 0.9) feasible *= step;
+        if (feasible * bytesPerToken >= free * 0.9) throw new IOException("not even N=" + min + " fits the free disk in " + workDir);
+        System.out.printf(Locale.ROOT, "scale: %s; %s free in %s: going up to N=2^%d (asked 2^%d)%n", config,
+                Sizes.bytes(free), workDir, log2(feasible), log2(max));
+
+        double peak = peakGflops != null ? peakGflops : Jmh.peak(true)[1];
+        System.out.printf(Locale.ROOT, "scale: all-core FMA peak %.1f GFLOPS%n", peak);
+        List<ScalePoint> points = new ArrayList<>();
+        boolean dense = !noDense;
+        double denseGflops = 0;
+        for (long n = min; n <= feasible; n *= step) {
+            Path dir = workDir.resolve("n" + n);
+            List<String> files = List.of("--q", dir.resolve("q.npy").toString(), "--k", dir.resolve("k.npy").toString(),
+                    "--v", dir.resolve("v.npy").toString(), "--out", dir.resolve("out.npy").toString(),
+                    "--out-dtype", "f32", "--threads", Integer.toString(threads), "--force");
+            ChildRun.longnet(List.of("gen", "--n", Long.toString(n), "--heads", Integer.toString(heads), "--head-dim",
+                    Integer.toString(headDim), "--dtype", dtype, "--seed", "1", "--out", dir.toString(), "--force"));
+            points.add(point("dilated", n, peak, concat(List.of("attend"), files, levelArgs)));
+            report(points.getLast());
+            if (dense) {
+                double predicted = 4.0 * n * n * headDim * heads / ((denseGflops > 0 ? denseGflops : peak / 3) * 1e9);
+                if (predicted > denseMaxSeconds) {
+                    System.out.printf(Locale.ROOT, "scale: dense stops before N=2^%d (predicted %.0f s > %.0f s)%n",
+                            log2(n), predicted, denseMaxSeconds);
+                    dense = false;
+                } else {
+                    points.add(point("dense", n, peak, concat(List.of("attend"), files,
+                            List.of("--segments", Long.toString(n), "--dilations", "1"))));
+                    denseGflops = points.getLast().gflops();
+                    report(points.getLast());
+                }
+            }
+            deleteTree(dir);
+        }
+        write(points, config, peak);
+        return 0;
+    }
+
+    private List<String> levelArgs() {
+        if (segments == null && dilations == null) return List.of("--preset", "bench");
+        if (segments == null || dilations == null) throw new IllegalArgumentException("--segments and --dilations go together");
+        return List.of("--segments", String.join(",", segments),
+                "--dilations", dilations.stream().map(String::valueOf).collect(Collectors.joining(",")));
+    }
+
+    private AttentionConfig config(List<String> levelArgs) {
+        AttentionConfig.Builder b = levelArgs.get(0).equals("--preset") ? AttentionConfig.preset("bench")
+                : AttentionConfig.builder().levels(segments.stream().mapToLong(Sizes::parse).toArray(),
+                dilations.stream().mapToInt(Integer::intValue).toArray());
+        return b.heads(heads).headDim(headDim).build();
+    }
+
+    private static ScalePoint point(String series, long n, double peak, List<String> args) throws Exception {
+        Map<String, Double> r = ChildRun.longnet(args);
+        double gflops = r.get("gflops");
+        return new ScalePoint(series, n, r.get("seconds"), r.get("tokensPerSecond"), gflops, gflops / peak,
+                r.get("peakRssBytes").longValue(), r.get("storageReadBytes").longValue(),
+                r.get("storageWriteBytes").longValue());
+    }
+
+    private static void report(ScalePoint p) {
+        System.out.printf(Locale.ROOT, "scale: %-7s N=2^%-2d %8.1f s %,12.0f tokens/s %7.1f GFLOPS (%4.1f%% of peak) peak RSS %s%n",
+                p.series(), log2(p.n()), p.seconds(), p.tokensPerSecond(), p.gflops(), 100 * p.fractionOfPeak(),
+                Sizes.bytes(p.peakRssBytes()));
+    }
+
+    private void write(List<ScalePoint> points, AttentionConfig config, double peak) throws IOException {
+        Files.writeString(results.resolve("scale.csv"),
+                ScalePoint.CSV_HEADER + "\n" + points.stream().map(ScalePoint::csv).collect(Collectors.joining("\n")) + "\n");
+        Files.writeString(results.resolve("scale.json"), String.format(Locale.ROOT,
+                "{\"config\":\"%s\",\"peakGflops\":%.2f,\"threads\":%d,\"points\":[%s]}%n", config, peak, threads,
+                points.stream().map(ScalePoint::json).collect(Collectors.joining(","))));
+        String title = String.format(Locale.ROOT, "longnet-java scaling: H=%d d=%d %s, %d threads", heads, headDim,
+                config.levels().stream().map(Level::toString).collect(Collectors.joining(" ")), threads);
+        Files.writeString(results.resolve("scale.svg"), Chart.svg(title, points));
+        Files.writeString(results.resolve("scale.md"), "| series | N | seconds | tokens/s | µs/token | GFLOPS | of peak | peak RSS | read / written |\n"
+                + "|---|---|---|---|---|---|---|---|---|\n"
+                + points.stream().map(ScalePoint::row).collect(Collectors.joining("\n")) + "\n");
+        System.out.println("scale: wrote " + results.resolve("scale.csv") + ", scale.json, scale.svg, scale.md");
+    }
+
+    @SafeVarargs
+    private static List<String> concat(List<String>... parts) {
+        return Stream.of(parts).flatMap(List::stream).toList();
+    }
+
+    private static int log2(long n) { return 63 - Long.numberOfLeadingZeros(n); }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}
