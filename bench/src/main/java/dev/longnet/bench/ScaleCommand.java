@@ -93,7 +93,6 @@ final class ScaleCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "scale: all-core FMA peak %.1f GFLOPS%n", peak);
         List<ScalePoint> points = new ArrayList<>();
         boolean dense = !noDense;
-        double denseGflops = 0;
         for (long n = min; n <= feasible; n *= step) {
             Path dir = workDir.resolve("n" + n);
             List<String> files = List.of("--q", dir.resolve("q.npy").toString(), "--k", dir.resolve("k.npy").toString(),
@@ -104,7 +103,8 @@ final class ScaleCommand implements Callable<Integer> {
             points.add(point("dilated", n, peak, concat(List.of("attend"), files, levelArgs)));
             report(points.getLast());
             if (dense) {
-                double predicted = 4.0 * n * n * headDim * heads / ((denseGflops > 0 ? denseGflops : peak / 3) * 1e9);
+                // Dense runs at about a quarter of the peak here; small points are too short to measure it from.
+                double predicted = 4.0 * n * n * headDim * heads / (peak / 4 * 1e9);
                 if (predicted > denseMaxSeconds) {
                     System.out.printf(Locale.ROOT, "scale: dense stops before N=2^%d (predicted %.0f s > %.0f s)%n",
                             log2(n), predicted, denseMaxSeconds);
@@ -112,7 +112,6 @@ final class ScaleCommand implements Callable<Integer> {
                 } else {
                     points.add(point("dense", n, peak, concat(List.of("attend"), files,
                             List.of("--segments", Long.toString(n), "--dilations", "1"))));
-                    denseGflops = points.getLast().gflops();
                     report(points.getLast());
                 }
             }
