@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * throws, kernel() throws {@link CudaUnavailableException} carrying the same reason, and the library search says
  * what it looked for. On a GPU machine the same calls answer true (checked by {@link CudaParityTest}).
  */
+@SuppressWarnings("restricted")   // native access is the point; the JVM runs with --enable-native-access
 class CudaBackendTest {
 
     @Test

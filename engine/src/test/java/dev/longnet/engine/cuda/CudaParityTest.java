@@ -56,7 +56,7 @@ class CudaParityTest {
     @Test
     void keyChunksAndQueryBlocksOnTheDevice() throws Exception {
         // A tight budget: 128-query blocks, 256-key chunks, so that the device-side merge runs.
-        var options = CudaAttentionKernel.Options.defaults().withDeviceBytesPerThread(4L << 20)
+        var options = CudaAttentionKernel.Options.defaults().withWorkspaceBytes(4L << 20)
                 .withQueryBlockRows(128).withMaxKeyChunk(256);
         Random random = new Random(99);
         for (boolean causal : new boolean[]{false, true}) {

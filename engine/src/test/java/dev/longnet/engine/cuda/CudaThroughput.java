@@ -72,7 +72,7 @@ public final class CudaThroughput {
         CudaBackend.Availability a = CudaBackend.available();
         log.println("[throughput] " + a);
         if (!a.available()) System.exit(2);
-        var options = CudaAttentionKernel.Options.defaults().withDeviceBytesPerThread(deviceMiB << 20).withTf32(tf32);
+        var options = CudaAttentionKernel.Options.defaults().withWorkspaceBytes(deviceMiB << 20).withTf32(tf32);
         AttentionConfig config = AttentionConfig.preset(preset).heads(heads).headDim(dim).causal(causal)
                 .offsetRule(rule).build();
         try (CudaAttentionKernel kernel = CudaBackend.kernel(options)) {

@@ -109,7 +109,7 @@ class EmulatedCudaKernelTest {
     void planStaysWithinTheBudget() {
         for (DType type : DType.values()) {
             for (int d : new int[]{1, 17, 64, 128, 256}) {
-                var options = CudaAttentionKernel.Options.defaults().withDeviceBytesPerThread(64L << 20);
+                var options = CudaAttentionKernel.Options.defaults().withWorkspaceBytes(64L << 20);
                 int[] plan = CudaAttentionKernel.plan(options, d, type, type);
                 long q = plan[0], keys = plan[1];
                 long bytes = q * d * type.bytes() + keys * d * type.bytes() * 2 + (type == DType.F32 ? 0 : keys * d * 4)
@@ -118,7 +118,7 @@ class EmulatedCudaKernelTest {
                 assertTrue(keys >= 64 && keys % 64 == 0, "key chunk " + keys);
             }
         }
-        var tiny = CudaAttentionKernel.Options.defaults().withDeviceBytesPerThread(4096);
+        var tiny = CudaAttentionKernel.Options.defaults().withWorkspaceBytes(4096);
         assertThrows(IllegalArgumentException.class, () -> CudaAttentionKernel.plan(tiny, 64, DType.F32, DType.F32));
     }
 

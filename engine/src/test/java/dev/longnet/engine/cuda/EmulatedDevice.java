@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * tests check the CUDA kernel's own arithmetic of pointers, leading dimensions, causal limits, key chunks and merges
  * where there is no GPU, and counts buffers so that leaks show.
  */
+@SuppressWarnings("restricted")   // native access is the point; the JVM runs with --enable-native-access
 final class EmulatedDevice implements DeviceOps {
     private final Map<Long, Arena> allocations = new ConcurrentHashMap<>();
     final AtomicInteger queues = new AtomicInteger();
