@@ -3,6 +3,8 @@ package dev.longnet.cli;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
 import dev.longnet.engine.DilatedAttention;
+import dev.longnet.engine.RunConflictException;
+import dev.longnet.engine.RunDirectory;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
 import java.io.IOException;
@@ -17,7 +19,10 @@ import picocli.CommandLine.Option;
 @Command(name = "attend", description = {
         "Computes dilated attention of q, k, v into an output .npy.",
         "q, k and v have shape (N, heads, headDim); heads and headDim are read from q. The work is out of core: "
-                + "memory stays bounded whatever N is. The output appears under its name only when complete."})
+                + "memory stays bounded whatever N is. The output appears under its name only when complete.",
+        "A run that stops (crash, kill, full disk, Ctrl-C) keeps OUT.partial and its run directory OUT.run; the same "
+                + "command resumes it, and the output is bit-identical to an uninterrupted run. Watch a run with "
+                + "'longnet stat OUT.run'."})
 final class AttendCommand extends BaseCommand {
     @Mixin
     InputOptions inputs;
@@ -46,6 +51,14 @@ final class AttendCommand extends BaseCommand {
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
+    @Option(names = "--restart", description = "Start over even if OUT.run holds an interrupted run of OUT "
+            + "(needed when the inputs or the configuration changed since it started).")
+    boolean restart;
+
+    @Option(names = "--check-finite", description = "Scan q, k and v for NaN and infinities first (one more read of "
+            + "the inputs) and fail, naming the file, row and head, before computing anything.")
+    boolean checkFinite;
+
     @Option(names = "--json", description = "Print the summary as one JSON object.")
     boolean json;
 
@@ -65,24 +78,52 @@ final class AttendCommand extends BaseCommand {
         if (windowBudget != null) options = options.withBudget(windowBudget);
         note("backend: " + backendName + (backend == Backend.AUTO ? " (auto)" : "") + ", kernel "
                 + options.kernel().name() + ", " + threadCount + " threads; " + attention);
+        if (testOptions != null) options = testOptions.apply(options);
+        if (!restart && RunDirectory.exists(out)) note("attend: resuming the run in " + RunDirectory.of(out));
+        AttentionJob.Request request = AttentionJob.Request.of(inputs.q, inputs.k, inputs.v, out)
+                .withOutputType(outputType).withOverwrite(force).withRestart(restart).withCheckFinite(checkFinite);
         AttentionJob.Result result;
-        try (PartialCleanup _ = new PartialCleanup(temporaryFiles(out));
-             ProgressDisplay bar = ProgressDisplay.start("attend", shape.n(), chatty())) {
-            result = AttentionJob.run(attention, options.withListener(p -> bar.update(p.tokensDone())),
-                    inputs.q, inputs.k, inputs.v, out, outputType, force);
+        // No cleanup on Ctrl-C: OUT.partial and OUT.run are what a later run resumes from.
+        try (ProgressDisplay bar = ProgressDisplay.start("attend", shape.n(), chatty())) {
+            result = AttentionJob.run(attention, options.withListener(p -> bar.update(p.tokensDone())), request);
+        } catch (RunConflictException | java.nio.file.FileAlreadyExistsException e) {
+            throw e;
+        } catch (Exception | InternalError e) {
+            throw kept(e);
         }
         long peak = ProcStatus.peakRssBytes();
+        if (result.resumed()) {
+            note(String.format(java.util.Locale.ROOT, "attend: resumed: %d of %d units were done by an earlier run",
+                    result.unitsResumed(), result.unitsTotal()));
+        }
         result(json ? Summary.json(result, attention, backendName, threadCount, peak).toString()
                 : "attend: " + Summary.human(result, backendName, threadCount, peak));
         return 0;
     }
 
-    /** The names AttentionJob writes before the output is complete (accumulator, lse scratch, conversion target). */
-    static List<Path> temporaryFiles(Path out) {
-        String name = out.getFileName().toString();
-        return List.of(NpyFile.partialPath(out), NpyFile.partialPath(out.resolveSibling(name + ".acc")),
-                NpyFile.partialPath(out.resolveSibling(name + ".lse")));
+    /**
+     * The failure as one line, saying that the run can be resumed when its run directory holds a journal (the
+     * failure came after the run started, or an earlier run is waiting). Bad inputs are reported as they are.
+     */
+    private Exception kept(Throwable e) {
+        boolean badInput = e instanceof IllegalArgumentException || e instanceof java.nio.file.NoSuchFileException
+                || e instanceof dev.longnet.storage.TensorFormatException;
+        if (badInput || !RunDirectory.exists(out)) {
+            if (e instanceof Exception x) return x;
+            return new Failure(BaseCommand.describeInternal(e), e);
+        }
+        String what = e instanceof Exception x ? Errors.describe(x) : BaseCommand.describeInternal(e);
+        return new Failure(what + "; the partial run is kept in " + RunDirectory.of(out) + ": run the same command"
+                + " again to resume (after freeing space, if the disk is full), or add --restart to start over", e);
     }
+
+    /** The names a run writes before the output is complete: OUT.partial and the run directory OUT.run. */
+    static List<Path> temporaryFiles(Path out) {
+        return RunDirectory.temporaryFiles(out);
+    }
+
+    /** A test hook: changes the engine options of the next runs (an injected failing kernel, a small budget). */
+    static volatile java.util.function.UnaryOperator<DilatedAttention.Options> testOptions;
 
     /** q's shape read from its header: (N, heads, headDim). */
     record Shape(long n, int heads, int headDim, DType dtype) {

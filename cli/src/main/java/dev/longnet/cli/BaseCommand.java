@@ -23,12 +23,24 @@ abstract class BaseCommand implements Callable<Integer> {
         try {
             return execute();
         } catch (InternalError e) {
-            // The JVM's report of a fault in a mapped file: the disk filled up or the file was truncated under us.
-            throw new Failure("I/O error on a mapped file (disk full, or a file truncated while in use): "
-                    + e.getMessage(), e);
+            throw new Failure(describeInternal(e), e);
         } catch (OutOfMemoryError e) {
             throw new Failure("out of Java heap (raise it with LONGNET_JAVA_OPTS=-Xmx4g): " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * One line for an error that is not an exception: the JVM reports a fault in a mapped file (the disk filled up,
+     * or the file was truncated under us) as an InternalError.
+     */
+    static String describeInternal(Throwable e) {
+        if (e instanceof InternalError) {
+            return "I/O error on a mapped file (disk full, or a file truncated while in use): " + e.getMessage();
+        }
+        if (e instanceof OutOfMemoryError) {
+            return "out of Java heap (raise it with LONGNET_JAVA_OPTS=-Xmx4g): " + e.getMessage();
+        }
+        return e.toString();
     }
 
     /** Runs the command; the exit code on success (0), or 1 for a failure already reported. */

@@ -76,8 +76,9 @@ final class DemoCommand extends BaseCommand {
             DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount);
             AttentionJob.Result result;
             try (ProgressDisplay bar = ProgressDisplay.start("attend", n, chatty())) {
-                result = AttentionJob.run(config, options.withListener(p -> bar.update(p.tokensDone())), q, k, v, out,
-                        DType.F32, true);
+                // Fresh inputs every time: never resume an earlier demo's run.
+                result = AttentionJob.run(config, options.withListener(p -> bar.update(p.tokensDone())),
+                        AttentionJob.Request.of(q, k, v, out).withOverwrite(true).withRestart(true));
             }
             double tolerance = Verifier.defaultTolerance(DType.F32);
             Verifier.Result check;

@@ -9,9 +9,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 
 /**
- * Deletes a run's temporary files (and the demo's temporary directory) if the JVM is stopped mid-run (Ctrl-C): the
- * engine's own cleanup runs only when the run fails by an exception. Closing unregisters it once the run has
- * finished either way.
+ * Deletes temporary files (and the demo's temporary directory) if the JVM is stopped mid-command (Ctrl-C), for gen
+ * and demo, whose partial files are worth nothing. (attend keeps its partial output and run directory: they are
+ * what a later run resumes from.) Closing unregisters it once the command has finished either way.
  */
 final class PartialCleanup implements AutoCloseable {
     private final Thread hook;
@@ -20,11 +20,18 @@ final class PartialCleanup implements AutoCloseable {
         this(files, null);
     }
 
-    /** {@code tree}, when not null, is deleted whole as well. */
+    /** Directories among {@code files} are deleted whole; {@code tree}, when not null, is deleted whole as well. */
     PartialCleanup(List<Path> files, Path tree) {
         hook = new Thread(() -> {
+            for (Path file : files) {
+                try {
+                    if (Files.isDirectory(file)) deleteTree(file);
+                    else Files.deleteIfExists(file);
+                } catch (IOException e) {
+                    // best effort while the JVM goes down
+                }
+            }
             try {
-                for (Path file : files) Files.deleteIfExists(file);
                 if (tree != null) deleteTree(tree);
             } catch (IOException e) {
                 // best effort while the JVM goes down

@@ -29,6 +29,9 @@ final class Summary {
                 .put("kernel", r.kernel())
                 .put("threads", threads)
                 .put("outputDtype", r.outputType().name().toLowerCase(Locale.ROOT))
+                .put("units", r.unitsTotal())
+                .put("unitsResumed", r.unitsResumed())
+                .put("journalSeconds", r.journalSeconds())
                 .put("config", config(config));
     }
 

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
-    static final String[] COMMANDS = {"gen", "attend", "verify", "info", "demo", "completion"};
+    static final String[] COMMANDS = {"gen", "attend", "stat", "verify", "info", "demo", "completion"};
 
     @Test
     void versionNamesTheProject() {
@@ -30,7 +30,8 @@ class MainTest {
         }
         Cli.Run attend = Cli.run("attend", "--help");
         for (String flag : new String[]{"--q=Q.npy", "--segments=W", "--dilations=R", "--preset=NAME", "--causal",
-                "--offsets=RULE", "--scale=S", "--threads=T", "--backend=B", "--out-dtype=TYPE", "--force", "--json"}) {
+                "--offsets=RULE", "--scale=S", "--threads=T", "--backend=B", "--out-dtype=TYPE", "--force", "--json",
+                "--restart", "--check-finite"}) {
             assertTrue(attend.out().contains(flag), flag);
         }
         assertTrue(attend.out().contains("bench, paper, pow2"), attend.out());

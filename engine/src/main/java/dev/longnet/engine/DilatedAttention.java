@@ -42,24 +42,32 @@ public final class DilatedAttention implements AutoCloseable {
     /**
      * @param threads            worker threads (1 runs on the caller's thread)
      * @param windowBudgetBytes  bytes of q, k, v, out and lse rows mapped at once
+     * @param unitLog            where a resumable run records its units ({@link UnitLog#NONE}: nowhere)
      */
-    public record Options(int threads, long windowBudgetBytes, AttentionKernel kernel, Progress.Listener listener) {
+    public record Options(int threads, long windowBudgetBytes, AttentionKernel kernel, Progress.Listener listener,
+                          UnitLog unitLog) {
         public Options {
             if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
             if (windowBudgetBytes < 1) throw new IllegalArgumentException("window budget must be positive");
             if (kernel == null) kernel = new VectorAttentionKernel();
             if (listener == null) listener = Progress.Listener.NONE;
+            if (unitLog == null) unitLog = UnitLog.NONE;
         }
 
-        /** All cores, 256 MiB of windows, the Vector API kernel, no progress listener. */
+        public Options(int threads, long windowBudgetBytes, AttentionKernel kernel, Progress.Listener listener) {
+            this(threads, windowBudgetBytes, kernel, listener, null);
+        }
+
+        /** All cores, 256 MiB of windows, the Vector API kernel, no progress listener, no unit log. */
         public static Options defaults() {
-            return new Options(Runtime.getRuntime().availableProcessors(), 256L << 20, null, null);
+            return new Options(Runtime.getRuntime().availableProcessors(), 256L << 20, null, null, null);
         }
 
-        public Options withThreads(int n) { return new Options(n, windowBudgetBytes, kernel, listener); }
-        public Options withBudget(long bytes) { return new Options(threads, bytes, kernel, listener); }
-        public Options withKernel(AttentionKernel k) { return new Options(threads, windowBudgetBytes, k, listener); }
-        public Options withListener(Progress.Listener l) { return new Options(threads, windowBudgetBytes, kernel, l); }
+        public Options withThreads(int n) { return new Options(n, windowBudgetBytes, kernel, listener, unitLog); }
+        public Options withBudget(long bytes) { return new Options(threads, bytes, kernel, listener, unitLog); }
+        public Options withKernel(AttentionKernel k) { return new Options(threads, windowBudgetBytes, k, listener, unitLog); }
+        public Options withListener(Progress.Listener l) { return new Options(threads, windowBudgetBytes, kernel, l, unitLog); }
+        public Options withUnitLog(UnitLog log) { return new Options(threads, windowBudgetBytes, kernel, listener, log); }
     }
 
     private final AttentionConfig config;
@@ -99,29 +107,67 @@ public final class DilatedAttention implements AutoCloseable {
     /**
      * Attends q, k, v of shape (N, H, d) (f32, f16 or bf16) into out, of shape (N, H, d) and type f32, merging with
      * what out and lse already hold. lse is (N, H) f32 scratch; a zero-filled out and lse start a fresh run.
+     * Units the options' {@link UnitLog} reports completed are skipped.
      */
     public void attend(TensorRows q, TensorRows k, TensorRows v, TensorRows out, TensorRows lse) throws IOException {
         long n = checkShapes(q, k, v, out, lse);
         if (n == 0) return;
-        long rowBytes = q.rowBytes() + k.rowBytes() + v.rowBytes() + out.rowBytes() + lse.rowBytes();
-        Schedule schedule = Schedule.plan(config, n, Math.max(1, options.windowBudgetBytes() / rowBytes));
+        Schedule schedule = schedule(q, k, v);
+        UnitLog log = options.unitLog();
         double totalFlops = config.flops(n);
         double doneFlops = 0;
         long tiles = 0;
-        for (Schedule.Pass pass : schedule.passes()) {
-            for (long first = 0; first < n; first += pass.windowRows()) {
-                long rows = Math.min(pass.windowRows(), n - first);
-                try (Windows windows = Windows.open(first, rows, q, k, v, out, lse)) {
-                    for (int levelIndex : pass.levels()) {
+        long unitsDone = 0;
+        long unitsTotal = schedule.unitCount(n);
+        for (int p = 0; p < schedule.passes().size(); p++) {
+            Schedule.Pass pass = schedule.passes().get(p);
+            for (long index = 0; index < pass.windows(n); index++) {
+                Schedule.Unit unit = schedule.unit(p, index, n);
+                long earlier = log.completed(unit);
+                if (earlier >= 0) {                                        // an earlier run finished this unit
+                    tiles += earlier;
+                    for (int levelIndex : pass.levels()) doneFlops += totalFlops * shareOf(config.levels().get(levelIndex), n, unit.rows());
+                    unitsDone++;
+                    options.listener().onProgress(new Progress(tiles, Math.min(n, Math.round(n * doneFlops / totalFlops)),
+                            n, pass.levels().getLast(), p, unitsDone, unitsTotal));
+                    continue;
+                }
+                try (Windows windows = Windows.open(unit.firstRow(), unit.rows(), q, k, v, out, lse)) {
+                    log.begin(unit, windows.out(), windows.lse());
+                    long unitTiles = 0;
+                    for (int i = 0; i < pass.levels().size(); i++) {
+                        int levelIndex = pass.levels().get(i);
                         Level level = config.levels().get(levelIndex);
-                        tiles += run(tiles(level, n, windows));
-                        doneFlops += totalFlops * shareOf(level, n, rows);
-                        options.listener().onProgress(new Progress(tiles,
-                                Math.min(n, Math.round(n * doneFlops / totalFlops)), n, levelIndex));
+                        unitTiles += run(tiles(level, n, windows));
+                        doneFlops += totalFlops * shareOf(level, n, unit.rows());
+                        boolean last = i == pass.levels().size() - 1;
+                        if (last) log.end(unit, unitTiles, windows.out(), windows.lse());
+                        options.listener().onProgress(new Progress(tiles + unitTiles,
+                                Math.min(n, Math.round(n * doneFlops / totalFlops)), n, levelIndex, p,
+                                unitsDone + (last ? 1 : 0), unitsTotal));
                     }
+                    tiles += unitTiles;
+                    unitsDone++;
                 }
             }
         }
+    }
+
+    /**
+     * The schedule {@link #attend(TensorRows, TensorRows, TensorRows, TensorRows, TensorRows)} follows for these
+     * inputs (the window budget counts q, k and v rows and the f32 out and lse rows).
+     */
+    public Schedule schedule(TensorRows q, TensorRows k, TensorRows v) {
+        return schedule(config, options.windowBudgetBytes(), q, k, v);
+    }
+
+    /** The schedule of {@code config} with a window budget of {@code windowBudgetBytes} for these inputs. */
+    public static Schedule schedule(AttentionConfig config, long windowBudgetBytes, TensorRows q, TensorRows k,
+                                    TensorRows v) {
+        long n = q.rows();
+        long heads = config.heads();
+        long rowBytes = q.rowBytes() + k.rowBytes() + v.rowBytes() + heads * config.headDim() * 4L + heads * 4L;
+        return Schedule.plan(config, n, Math.max(1, windowBudgetBytes / rowBytes));
     }
 
     /** The share of the run's flops that one level spends on {@code rows} rows. */

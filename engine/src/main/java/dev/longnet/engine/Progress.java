@@ -2,9 +2,15 @@ package dev.longnet.engine;
 
 /**
  * Where a run stands: tiles finished, and tokens as the share of the run's flops done times N (so the count
- * grows evenly across levels and passes).
+ * grows evenly across levels and passes); the level and pass last run, and the units (pass, window) completed,
+ * counting those an earlier run completed.
  */
-public record Progress(long tilesDone, long tokensDone, long tokensTotal, int level) {
+public record Progress(long tilesDone, long tokensDone, long tokensTotal, int level, int pass, long unitsDone,
+                       long unitsTotal) {
+    public Progress(long tilesDone, long tokensDone, long tokensTotal, int level) {
+        this(tilesDone, tokensDone, tokensTotal, level, 0, 0, 0);
+    }
+
     /** Receives progress after each window of each level; called on the thread that runs the schedule. */
     @FunctionalInterface
     public interface Listener {

@@ -15,7 +15,56 @@ import java.util.List;
 public record Schedule(List<Pass> passes) {
 
     /** Levels (indexes into the configuration) run together over windows of {@code windowRows} rows. */
-    public record Pass(List<Integer> levels, long windowRows) { }
+    public record Pass(List<Integer> levels, long windowRows) {
+        /** Windows of this pass over n rows. */
+        public long windows(long n) { return (n + windowRows - 1) / windowRows; }
+
+        /** The levels as a bit mask (bit i: level i; levels past 63 fold onto bit 63). */
+        public long levelMask() {
+            long mask = 0;
+            for (int level : levels) mask |= 1L << Math.min(level, 63);
+            return mask;
+        }
+    }
+
+    /**
+     * The unit of resumable work: every level of pass {@code pass} on its window {@code index}, rows
+     * [firstRow, firstRow + rows). A unit's writes stay within its rows (windows hold whole segments of every
+     * level of the pass), units run one after another in schedule order, and each merges into what earlier
+     * passes left in its rows.
+     */
+    public record Unit(int pass, long index, long firstRow, long rows, List<Integer> levels, long levelMask) {
+        @Override
+        public String toString() {
+            return "unit " + index + " of pass " + pass + " (levels " + levels + ", rows " + firstRow + ".."
+                    + (firstRow + rows - 1) + ")";
+        }
+    }
+
+    /** Unit {@code index} of pass {@code pass} over n rows. */
+    public Unit unit(int pass, long index, long n) {
+        Pass p = passes.get(pass);
+        long first = index * p.windowRows();
+        if (index < 0 || first >= n) throw new IndexOutOfBoundsException("pass " + pass + " has no window " + index);
+        return new Unit(pass, index, first, Math.min(p.windowRows(), n - first), p.levels(), p.levelMask());
+    }
+
+    /** Units of the whole run over n rows. */
+    public long unitCount(long n) {
+        long count = 0;
+        for (Pass p : passes) count += p.windows(n);
+        return count;
+    }
+
+    /** A line that identifies the plan: two plans with the same text cut the work into the same units. */
+    public String describe() {
+        StringBuilder text = new StringBuilder();
+        for (Pass p : passes) {
+            if (!text.isEmpty()) text.append("; ");
+            text.append("levels ").append(p.levels()).append(" windows of ").append(p.windowRows()).append(" rows");
+        }
+        return text.toString();
+    }
 
     public static Schedule plan(AttentionConfig config, long n, long budgetRows) {
         List<Pass> passes = new ArrayList<>();

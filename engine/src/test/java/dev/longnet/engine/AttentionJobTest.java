@@ -37,7 +37,7 @@ class AttentionJobTest {
         double[] expected = ReferenceAttention.attend(config, n, qkv[0], qkv[1], qkv[2]).out();
         assertTrue(TestData.maxAbsDiff(expected, read(dir.resolve("out.npy"))) <= 1e-5);
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(4, files.count(), "q, k, v and out only: the scratch files are gone");
+            assertEquals(4, files.count(), "q, k, v and out only: the partial, scratch and run directory are gone");
         }
     }
 
@@ -94,7 +94,7 @@ class AttentionJobTest {
     }
 
     @Test
-    void aFailureMidRunLeavesNothingUnderTheOutputName() throws Exception {
+    void aFailureMidRunLeavesNothingUnderTheOutputNameAndKeepsTheRunForAResume() throws Exception {
         write(100, DType.F32, new Random(10));
         AttentionKernel failing = new AttentionKernel() {
             @Override
@@ -109,8 +109,11 @@ class AttentionJobTest {
                 DilatedAttention.Options.defaults().withKernel(failing), dir.resolve("q.npy"), dir.resolve("k.npy"),
                 dir.resolve("v.npy"), dir.resolve("out.npy"), DType.F32, false));
         assertFalse(Files.exists(dir.resolve("out.npy")));
+        assertTrue(Files.exists(dir.resolve("out.npy.partial")), "the partial output is kept for a resume");
+        assertTrue(Files.exists(dir.resolve("out.npy.run/journal")), "and so is the run directory");
+        RunDirectory.delete(dir.resolve("out.npy"));
         assertFalse(Files.exists(dir.resolve("out.npy.partial")));
-        assertFalse(Files.exists(dir.resolve("out.npy.lse.partial")));
+        assertFalse(Files.exists(dir.resolve("out.npy.run")));
     }
 
     private double[][] write(int n, DType dtype, Random random) throws IOException {

@@ -183,7 +183,7 @@ public final class NpyFile implements TensorRows, AutoCloseable {
     }
 
     /** Makes the rename itself durable; best effort, since not every platform can open or sync a directory. */
-    private static void syncDirectory(Path dir) {
+    static void syncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, READ)) {
             d.force(true);
         } catch (IOException | RuntimeException e) {

@@ -1,0 +1,285 @@
+package dev.longnet.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longnet.storage.CountersFile;
+import dev.longnet.storage.DType;
+import dev.longnet.storage.NpyFile;
+import dev.longnet.storage.RowWindow;
+import dev.longnet.storage.RunJournal;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Interrupted file runs resume from the run journal to the same bits as an uninterrupted run: failures injected at
+ * chosen kernel calls, in first-pass units (redone from zeros) and in later-pass units (redone from their saved
+ * before-image), on 1 or 2 threads, for f32 and f16 outputs. Changed inputs or configurations are refused.
+ */
+class ResumableRunTest {
+    static final int N = 1500;
+    static final int HEADS = 3;
+    static final int D = 8;
+    /** 396 bytes a row (q, k, v, out f32 and lse): pass 0 (w = 32, 64) in windows of 64 rows; w = 512 alone. */
+    static final long BUDGET = 40_000;
+
+    @TempDir
+    Path dir;
+
+    private final AttentionConfig config = AttentionConfig.builder().levels(new long[]{32, 64, 512}, new int[]{1, 2, 4})
+            .heads(HEADS).headDim(D).causal(true).build();
+
+    /** The real kernel, failing at the {@code failAt}-th call whose rows are {@code dilation} apart (0: any call). */
+    static final class FailingKernel implements AttentionKernel {
+        final AttentionKernel real = new VectorAttentionKernel();
+        final AtomicLong calls = new AtomicLong();
+        final long failAt;
+        final int dilation;
+        final Supplier<? extends Throwable> failure;
+
+        FailingKernel(long failAt, int dilation, Supplier<? extends Throwable> failure) {
+            this.failAt = failAt;
+            this.dilation = dilation;
+            this.failure = failure;
+        }
+
+        @Override
+        public void attend(View q, View k, View v, View out, View lse, int qFrom, int qTo, boolean causal, float scale) {
+            boolean counted = dilation == 0 || q.rowStride() == (long) dilation * HEADS * D;
+            if (counted && calls.incrementAndGet() == failAt) {
+                Throwable t = failure.get();
+                if (t instanceof RuntimeException re) throw re;
+                throw (Error) t;
+            }
+            real.attend(q, k, v, out, lse, qFrom, qTo, causal, scale);
+        }
+
+        @Override
+        public String name() { return real.name(); }     // the same kernel as far as the journal is concerned
+    }
+
+    private static Supplier<Throwable> diskFull() {
+        return () -> new UncheckedIOException(new IOException("No space left on device"));
+    }
+
+    @Test
+    void interruptedRunsResumeToTheSameBits() throws Exception {
+        writeInputs(dir, new Random(11), DType.F32);
+        byte[] expected = uninterrupted(dir, DType.F32);
+        Path out = dir.resolve("out.npy");
+        Path runDir = RunDirectory.of(out);
+
+        // 1. Early in the first unit of pass 0.
+        fail(out, 1, new FailingKernel(5, 0, diskFull()), UncheckedIOException.class);
+        assertKept(out);
+        // 2. Later in pass 0, on two threads (the journal does not care how a unit was cut).
+        fail(out, 2, new FailingKernel(60, 0, diskFull()), UncheckedIOException.class);
+        // 3. In the middle of the first unit of the last pass, after one head merged: its before-image is pending.
+        fail(out, 1, new FailingKernel(2, 4, () -> new InternalError("a fault occurred in an unsafe memory access")),
+                InternalError.class);
+        List<RunJournal.Entry> records = journal(runDir);
+        RunJournal.Entry lastUnit = records.stream().filter(e -> e.pass() >= 0).toList().getLast();
+        assertEquals(RunJournal.Kind.BEGIN, lastUnit.kind(), records.toString());
+        assertEquals(1, lastUnit.pass());
+        assertEquals(0, lastUnit.unit());
+        assertEquals(RunJournal.Kind.ERROR, records.getLast().kind());
+        assertTrue(records.getLast().note().contains("unsafe memory access"), records.getLast().note());
+        // 4. The redo of that unit fails before writing: its before-image is restored again.
+        fail(out, 2, new FailingKernel(1, 4, diskFull()), UncheckedIOException.class);
+        // 5. In the middle of the second unit of the last pass.
+        fail(out, 2, new FailingKernel(5, 4, diskFull()), UncheckedIOException.class);
+
+        AttentionJob.Result result = run(out, DType.F32, 2, null, false);
+        assertTrue(result.resumed() && result.unitsResumed() > 24, "resumed after " + result.unitsResumed() + " units");
+        assertEquals(24 + 3, result.unitsTotal());
+        assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
+        assertFalse(Files.exists(runDir), "the run directory is removed on success");
+        assertFalse(Files.exists(NpyFile.partialPath(out)));
+    }
+
+    @Test
+    void halfPrecisionOutputsResumeToo() throws Exception {
+        writeInputs(dir, new Random(12), DType.F16);
+        byte[] expected = uninterrupted(dir, DType.F16);
+        Path out = dir.resolve("out.npy");
+        fail(out, 1, new FailingKernel(100, 0, diskFull()), UncheckedIOException.class, DType.F16);
+        assertTrue(Files.exists(RunDirectory.of(out).resolve("acc.npy.partial")), "the f32 accumulator is kept");
+        fail(out, 2, new FailingKernel(4, 4, diskFull()), UncheckedIOException.class, DType.F16);
+        run(out, DType.F16, 1, null, false);
+        assertArrayEquals(expected, Files.readAllBytes(out));
+    }
+
+    @Test
+    void changedInputsOrConfigurationAreRefusedUnlessRestarted() throws Exception {
+        writeInputs(dir, new Random(13), DType.F32);
+        Path out = dir.resolve("out.npy");
+        fail(out, 1, new FailingKernel(30, 0, diskFull()), UncheckedIOException.class);
+        byte[] partial = Files.readAllBytes(NpyFile.partialPath(out));
+
+        AttentionConfig other = AttentionConfig.builder().levels(new long[]{32, 64, 512}, new int[]{1, 2, 4})
+                .heads(HEADS).headDim(D).causal(false).build();
+        RunConflictException e = assertThrows(RunConflictException.class, () -> AttentionJob.run(other,
+                options(1, null), request(out, DType.F32, false)));
+        assertTrue(e.getMessage().contains("the configuration changed") && e.getMessage().contains("causal=true")
+                && e.getMessage().contains("--restart"), e.getMessage());
+
+        e = assertThrows(RunConflictException.class, () -> AttentionJob.run(config,
+                options(1, null).withBudget(BUDGET * 2), request(out, DType.F32, false)));
+        assertTrue(e.getMessage().contains("window budget"), e.getMessage());
+
+        e = assertThrows(RunConflictException.class, () -> run(out, DType.F16, 1, null, false));
+        assertTrue(e.getMessage().contains("output type"), e.getMessage());
+
+        Random random = new Random(14);
+        writeInput(dir.resolve("k.npy"), random, DType.F32);                  // same header and size, new values
+        e = assertThrows(RunConflictException.class, () -> run(out, DType.F32, 1, null, false));
+        assertTrue(e.getMessage().contains("k (") && e.getMessage().contains("changed since the run started"),
+                e.getMessage());
+        assertArrayEquals(partial, Files.readAllBytes(NpyFile.partialPath(out)), "a refusal changes nothing");
+
+        run(out, DType.F32, 2, null, true);                                    // --restart
+        byte[] restarted = Files.readAllBytes(out);
+        Files.delete(out);
+        run(out, DType.F32, 1, null, false);
+        assertArrayEquals(Files.readAllBytes(out), restarted);
+    }
+
+    @Test
+    void aDamagedPartialOutputIsDetected() throws Exception {
+        writeInputs(dir, new Random(15), DType.F32);
+        Path out = dir.resolve("out.npy");
+        fail(out, 1, new FailingKernel(50, 0, diskFull()), UncheckedIOException.class);
+        RunJournal.Entry lastDone = journal(RunDirectory.of(out)).stream()
+                .filter(x -> x.kind() == RunJournal.Kind.DONE).toList().getLast();
+        try (NpyFile f = NpyFile.resume(out); RowWindow w = f.window(lastDone.firstRow(), 1)) {
+            w.segment().set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 8, 42f);
+        }
+        RunConflictException e = assertThrows(RunConflictException.class, () -> run(out, DType.F32, 1, null, false));
+        assertTrue(e.getMessage().contains("does not match the journal"), e.getMessage());
+    }
+
+    @Test
+    void aDamagedUndoImageIsDetected() throws Exception {
+        writeInputs(dir, new Random(16), DType.F32);
+        Path out = dir.resolve("out.npy");
+        fail(out, 1, new FailingKernel(2, 4, diskFull()), UncheckedIOException.class);
+        try (FileChannel undo = FileChannel.open(RunDirectory.of(out).resolve("undo"), StandardOpenOption.WRITE)) {
+            undo.write(ByteBuffer.wrap(new byte[]{1, 2, 3, 4}), 100);
+        }
+        RunConflictException e = assertThrows(RunConflictException.class, () -> run(out, DType.F32, 1, null, false));
+        assertTrue(e.getMessage().contains("saved rows") && e.getMessage().contains("--restart"), e.getMessage());
+    }
+
+    @Test
+    void aRunDirectoryWithoutJournalIsStartedAfresh() throws Exception {
+        writeInputs(dir, new Random(17), DType.F32);
+        byte[] expected = uninterrupted(dir, DType.F32);
+        Path out = dir.resolve("out.npy");
+        Files.createDirectories(RunDirectory.of(out));
+        Files.write(NpyFile.partialPath(out), new byte[]{1, 2, 3});            // a crash before the journal existed
+        run(out, DType.F32, 1, null, false);
+        assertArrayEquals(expected, Files.readAllBytes(out));
+    }
+
+    @Test
+    void countersFollowTheRun() throws Exception {
+        writeInputs(dir, new Random(18), DType.F32);
+        Path out = dir.resolve("out.npy");
+        fail(out, 1, new FailingKernel(40, 0, diskFull()), UncheckedIOException.class);
+        CountersFile.Snapshot s = CountersFile.read(RunDirectory.countersFile(RunDirectory.of(out)));
+        assertEquals(CountersFile.State.FAILED, s.state());
+        assertEquals(RunDirectory.COUNTER_LABELS, s.counters().stream().map(CountersFile.Counter::label).toList());
+        assertEquals(N, s.value("tokens total", -1));
+        assertEquals(27, s.value("units total", -1));
+        assertTrue(s.value("units done", -1) > 0 && s.value("units done", -1) < 10, s.toString());
+        assertTrue(s.value("tokens done", -1) > 0 && s.value("tiles done", -1) > 0, s.toString());
+        assertEquals(1, s.value("errors", -1));
+        assertEquals(0, s.value("resumes", -1));
+        assertTrue(s.value("resident memory", -1) > 1 << 20, s.toString());
+        assertEquals(ProcessHandle.current().pid(), s.pid());
+
+        fail(out, 1, new FailingKernel(20, 0, diskFull()), UncheckedIOException.class);
+        s = CountersFile.read(RunDirectory.countersFile(RunDirectory.of(out)));
+        assertEquals(2, s.value("errors", -1));
+        assertEquals(1, s.value("resumes", -1));
+        assertTrue(s.value("units done", -1) > 4, "resumed units count: " + s);
+    }
+
+    // --- helpers
+
+    private byte[] uninterrupted(Path inputs, DType outputType) throws IOException {
+        Path base = inputs.resolve("base.npy");
+        AttentionJob.Result r = AttentionJob.run(config, options(2, null), request(base, outputType, false));
+        assertFalse(r.resumed());
+        byte[] bytes = Files.readAllBytes(base);
+        Files.delete(base);
+        return bytes;
+    }
+
+    private AttentionJob.Request request(Path out, DType outputType, boolean restart) {
+        return AttentionJob.Request.of(dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), out)
+                .withOutputType(outputType).withRestart(restart);
+    }
+
+    private static DilatedAttention.Options options(int threads, AttentionKernel kernel) {
+        return DilatedAttention.Options.defaults().withThreads(threads).withBudget(BUDGET).withKernel(kernel);
+    }
+
+    private AttentionJob.Result run(Path out, DType outputType, int threads, AttentionKernel kernel, boolean restart)
+            throws IOException {
+        return AttentionJob.run(config, options(threads, kernel), request(out, outputType, restart));
+    }
+
+    private void fail(Path out, int threads, FailingKernel kernel, Class<? extends Throwable> expected) {
+        fail(out, threads, kernel, expected, DType.F32);
+    }
+
+    private void fail(Path out, int threads, FailingKernel kernel, Class<? extends Throwable> expected, DType outputType) {
+        assertThrows(expected, () -> run(out, outputType, threads, kernel, false));
+        assertTrue(kernel.calls.get() >= kernel.failAt, "the failure point was reached");
+    }
+
+    private static void assertKept(Path out) {
+        assertFalse(Files.exists(out), "nothing under the output's name");
+        assertTrue(Files.exists(NpyFile.partialPath(out)), "the partial output is kept");
+        for (String name : List.of("journal", "counters", "lse.npy.partial")) {
+            assertTrue(Files.exists(RunDirectory.of(out).resolve(name)), name + " is kept");
+        }
+    }
+
+    private static List<RunJournal.Entry> journal(Path runDir) throws IOException {
+        try (RunJournal j = RunJournal.open(runDir.resolve("journal"))) {
+            return j.records();
+        }
+    }
+
+    static void writeInputs(Path dir, Random random, DType dtype) throws IOException {
+        for (String name : new String[]{"q.npy", "k.npy", "v.npy"}) writeInput(dir.resolve(name), random, dtype);
+    }
+
+    static void writeInput(Path file, Random random, DType dtype) throws IOException {
+        int size = N * HEADS * D;
+        double[] x = TestData.gaussian(random, size, 1.5);
+        Files.deleteIfExists(file);
+        try (NpyFile f = NpyFile.create(file, dtype, N, HEADS, D)) {
+            try (RowWindow w = f.window(0, N)) {
+                for (int i = 0; i < size; i++) dtype.set(w.segment(), i, (float) x[i]);
+            }
+            f.commit();
+        }
+    }
+}
