@@ -26,6 +26,14 @@ public final class VectorAttentionKernel implements AttentionKernel {
     /** Most keys per chunk (bounds the score buffer for small d). */
     static final int MAX_KEY_CHUNK = 1024;
 
+    /**
+     * Finite inputs must never give NaN: with |q·scale| and |k| at most 2^55, a score sums at most 2^16 products of
+     * 2^110 and stays finite for d up to 2^16; with |v| at most 2^100, P·V stays finite for views up to 2^27 keys.
+     * Only values far beyond what float attention can resolve are changed.
+     */
+    static final float QK_BOUND = 0x1p55f;
+    static final float V_BOUND = 0x1p100f;
+
     private final ThreadLocal<Workspace> workspaces = new ThreadLocal<>();
 
     @Override
@@ -41,8 +49,12 @@ public final class VectorAttentionKernel implements AttentionKernel {
         int rowsPad = roundUp(rows, MR);
 
         for (int i = 0; i < rowsPad; i++) {
-            if (i < rows) q.readRow(qFrom + i, ws.q, i * dPad, scale);
-            else Arrays.fill(ws.q, i * dPad, i * dPad + d, 0f);
+            if (i < rows) {
+                q.readRow(qFrom + i, ws.q, i * dPad, scale);
+                clamp(ws.q, i * dPad, d, QK_BOUND);
+            } else {
+                Arrays.fill(ws.q, i * dPad, i * dPad + d, 0f);
+            }
         }
         Arrays.fill(ws.o, 0, rowsPad * dPad, 0f);
         Arrays.fill(ws.max, 0, rowsPad, Float.NEGATIVE_INFINITY);
@@ -86,9 +98,11 @@ public final class VectorAttentionKernel implements AttentionKernel {
         float[] row = ws.mergeRow;
         for (int j = 0; j < n; j++) {
             k.readRow(k0 + j, row, 0, 1f);
+            clamp(row, 0, d, QK_BOUND);
             int at = (j / NR) * d * NR + j % NR;
             for (int c = 0; c < d; c++) ws.kt[at + c * NR] = row[c];
             v.readRow(k0 + j, ws.v, j * ws.dPad, 1f);
+            clamp(ws.v, j * ws.dPad, d, V_BOUND);
         }
         int padEnd = roundUp(n, NR);
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
@@ -197,6 +211,20 @@ public final class VectorAttentionKernel implements AttentionKernel {
             a30.intoArray(o, o3); a31.intoArray(o, o3 + LANES);
             a40.intoArray(o, o4); a41.intoArray(o, o4 + LANES);
             a50.intoArray(o, o5); a51.intoArray(o, o5 + LANES);
+        }
+    }
+
+    /** Clamps a[from, from + length) to [-bound, bound]; NaN stays NaN. */
+    private static void clamp(float[] a, int from, int length, float bound) {
+        int i = from;
+        for (int end = from + SPECIES.loopBound(length); i < end; i += LANES) {
+            FloatVector x = FloatVector.fromArray(SPECIES, a, i);
+            x.blend(bound, x.compare(VectorOperators.GT, bound)).blend(-bound, x.compare(VectorOperators.LT, -bound))
+                    .intoArray(a, i);
+        }
+        for (; i < from + length; i++) {
+            if (a[i] > bound) a[i] = bound;
+            else if (a[i] < -bound) a[i] = -bound;
         }
     }
 

@@ -94,6 +94,22 @@ class FiniteInputsTest {
         assertFinite(out, "large f32 values");
     }
 
+    @Test
+    void valuesWhoseProductsWouldOverflowFloatStayFinite() throws Exception {
+        // |q|, |k| ~ 1e30: q·k overflows float (inf, or inf - inf = NaN inside a dot product) unless the kernel
+        // bounds its operands; v ~ 1e37 over 600 keys would overflow P·V likewise.
+        Random random = new Random(5);
+        int n = 600;
+        for (boolean causal : new boolean[]{false, true}) {
+            AttentionConfig config = AttentionConfig.builder().levels(new long[]{600, 64}, new int[]{1, 1})
+                    .heads(2).headDim(16).causal(causal).build();
+            double[] q = TestData.gaussian(random, n * 32, 1e30);
+            double[] k = TestData.gaussian(random, n * 32, 1e30);
+            double[] v = TestData.gaussian(random, n * 32, 1e37);
+            assertFinite(TestData.engine(config, n, q, k, v, DType.F32, OPTIONS), "overflowing products");
+        }
+    }
+
     private static double[] integers(Random random, int count, int bound) {
         double[] x = new double[count];
         for (int i = 0; i < count; i++) x[i] = random.nextInt(2 * bound + 1) - bound;
