@@ -70,14 +70,22 @@ final class AttendCommand extends BaseCommand {
         config.validate();
         int threadCount = threads.threads();
         if (windowBudget != null && windowBudget < 1) throw usage("--window-budget must be positive, got " + windowBudget);
-        String backendName = backend.resolve();
         Shape shape = Shape.of(inputs.q);
         AttentionConfig attention = config.build(shape.heads(), shape.headDim());
         DType outputType = outDtype != null ? outDtype : shape.dtype();
-        DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount);
+        try (Backend.Choice choice = backend.resolve()) {
+            return run(choice, attention, outputType, shape, threadCount);
+        }
+    }
+
+    private int run(Backend.Choice choice, AttentionConfig attention, DType outputType, Shape shape, int threadCount)
+            throws Exception {
+        String backendName = choice.name();
+        DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount)
+                .withKernel(choice.kernel());
         if (windowBudget != null) options = options.withBudget(windowBudget);
-        note("backend: " + backendName + (backend == Backend.AUTO ? " (auto)" : "") + ", kernel "
-                + options.kernel().name() + ", " + threadCount + " threads; " + attention);
+        note("backend: " + backendName + (backend == Backend.AUTO ? " (auto: " + choice.reason() + ")" : "")
+                + ", kernel " + options.kernel().name() + ", " + threadCount + " threads; " + attention);
         if (testOptions != null) options = testOptions.apply(options);
         if (!restart && RunDirectory.exists(out)) note("attend: resuming the run in " + RunDirectory.of(out));
         AttentionJob.Request request = AttentionJob.Request.of(inputs.q, inputs.k, inputs.v, out)

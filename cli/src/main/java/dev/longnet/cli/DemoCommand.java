@@ -50,7 +50,6 @@ final class DemoCommand extends BaseCommand {
     protected int execute() throws Exception {
         if (n < 1) throw usage("--n must be >= 1, got " + n);
         int threadCount = threads.threads();
-        String backend = Backend.AUTO.resolve();
         AttentionConfig config = AttentionConfig.preset(PRESET).heads(HEADS).headDim(HEAD_DIM).build();
         Path dir;
         if (keep != null) {
@@ -65,7 +64,9 @@ final class DemoCommand extends BaseCommand {
         Path out = dir.resolve("out.npy");
         List<Path> partials = new ArrayList<>(AttendCommand.temporaryFiles(out));
         for (Path p : List.of(q, k, v)) partials.add(NpyFile.partialPath(p));
-        try (PartialCleanup _ = new PartialCleanup(partials, keep == null ? dir : null)) {
+        try (PartialCleanup _ = new PartialCleanup(partials, keep == null ? dir : null);
+             Backend.Choice choice = Backend.AUTO.resolve()) {
+            String backend = choice.name();
             note(String.format(Locale.ROOT, "demo: N=%d, f32, preset %s: %s; %d threads; in %s",
                     n, PRESET, config, threadCount, dir));
             long genStart = System.nanoTime();
@@ -73,7 +74,8 @@ final class DemoCommand extends BaseCommand {
                 Generator.write(dir, n, HEADS, HEAD_DIM, DType.F32, seed, threadCount, 0, bar::update);
             }
             double genSeconds = (System.nanoTime() - genStart) / 1e9;
-            DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount);
+            DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount)
+                    .withKernel(choice.kernel());
             AttentionJob.Result result;
             try (ProgressDisplay bar = ProgressDisplay.start("attend", n, chatty())) {
                 // Fresh inputs every time: never resume an earlier demo's run.

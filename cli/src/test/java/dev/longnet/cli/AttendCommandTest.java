@@ -65,7 +65,7 @@ class AttendCommandTest {
         assertTrue(run.out().contains(" tokens/s, ") && run.out().contains(" GFLOPS, peak RSS ")
                 && run.out().contains("backend cpu (cpu-vector"), run.out());
         assertEquals(1, run.out().strip().lines().count(), run.out());
-        assertTrue(run.err().startsWith("backend: cpu (auto), kernel cpu-vector"), run.err());
+        assertTrue(run.err().startsWith("backend: cpu (auto: ") && run.err().contains("), kernel cpu-vector"), run.err());
         assertMatchesReference(AttentionConfig.builder().levels(new long[]{64, 128}, new int[]{1, 2})
                 .heads(HEADS).headDim(D).build(), 1e-4);
         try (NpyFile f = NpyFile.open(out)) {
@@ -184,11 +184,24 @@ class AttendCommandTest {
     }
 
     @Test
-    void cudaFailsClearly() {
+    void cudaWithoutAGpuFailsClearly() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.longnet.engine.cuda.CudaBackend.available().available(),
+                "this machine has CUDA");
         Cli.Run run = attend("--segments", "64", "--dilations", "1", "--backend", "cuda");
         assertEquals(1, run.code(), run.toString());
-        assertEquals("longnet attend: --backend cuda: no CUDA backend available in this build/machine", run.err().strip());
+        String line = run.err().strip();
+        assertTrue(line.startsWith("longnet attend: --backend cuda: ") && line.contains("libcuda") && !line.contains("\n"),
+                line);
         assertNoOutput();
+    }
+
+    @Test
+    void autoFallsBackToTheCpuAndSaysWhy() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.longnet.engine.cuda.CudaBackend.available().available(),
+                "this machine has CUDA");
+        Cli.Run run = attend("--segments", "64", "--dilations", "1", "--backend", "auto");
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.err().contains("backend: cpu (auto: no NVIDIA driver), kernel cpu-vector"), run.err());
     }
 
     @Test
