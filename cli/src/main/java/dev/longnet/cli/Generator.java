@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Parallel;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
@@ -10,10 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.LongConsumer;
 
 /**
@@ -100,11 +98,7 @@ public final class Generator {
         long rows = windowRows > 0 ? windowRows : Math.max(1, WINDOW_BYTES / rowBytes);
         requireSpace(dir, Math.multiplyExact(3, Math.multiplyExact(n, rowBytes)));
         List<NpyFile> files = new ArrayList<>();
-        ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "longnet-gen");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        ExecutorService pool = Parallel.pool(threads, "longnet-gen");
         try {
             for (String name : NAMES) files.add(NpyFile.create(dir.resolve(name), dtype, shape));
             long[] keys = new long[NAMES.size()];
@@ -148,16 +142,7 @@ public final class Generator {
                 return null;
             });
         }
-        try {
-            for (Future<Void> f : pool.invokeAll(tasks)) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            if (e.getCause() instanceof Error err) throw err;
-            throw new IOException(e.getCause());
-        }
+        Parallel.runAll(pool, tasks);
     }
 
     /** Refuses to start when the three files cannot fit: a mapped write to a full disk would crash, not fail. */

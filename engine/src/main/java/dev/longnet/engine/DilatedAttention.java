@@ -13,10 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * LongNet's dilated attention, out = attend(q, k, v), over tensors of shape (N, H, d) held in mapped files or in
@@ -77,11 +74,7 @@ public final class DilatedAttention implements AutoCloseable {
     public DilatedAttention(AttentionConfig config, Options options) {
         this.config = config;
         this.options = options;
-        this.pool = options.threads() > 1 ? Executors.newFixedThreadPool(options.threads(), r -> {
-            Thread t = new Thread(r, "longnet-worker");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        this.pool = Parallel.pool(options.threads(), "longnet-worker");
     }
 
     public AttentionConfig config() { return config; }
@@ -220,22 +213,9 @@ public final class DilatedAttention implements AutoCloseable {
         AttentionKernel kernel = options.kernel();
         boolean causal = config.causal();
         float scale = config.scale();
-        if (pool == null) {
-            for (Tile tile : tiles) tile.run(kernel, causal, scale);
-            return tiles.size();
-        }
         List<Callable<Void>> calls = new ArrayList<>(tiles.size());
         for (Tile tile : tiles) calls.add(() -> { tile.run(kernel, causal, scale); return null; });
-        try {
-            for (Future<Void> f : pool.invokeAll(calls)) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            if (e.getCause() instanceof Error err) throw err;
-            throw new IOException(e.getCause());
-        }
+        Parallel.runAll(pool, calls);
         return tiles.size();
     }
 

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.storage.DType;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,28 +13,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 class RandomizedAttentionTest {
     private static final double F32_TOLERANCE = 1e-5;
 
-    /** A random configuration: N not a multiple of w, w > N, w not a multiple of r, H not a multiple of r. */
-    static AttentionConfig randomConfig(Random random, int n) {
-        int levels = 1 + random.nextInt(3);
-        List<Level> list = new ArrayList<>();
-        for (int i = 0; i < levels; i++) {
-            long w = 1 + random.nextInt(Math.max(1, n + n / 2));             // sometimes > N
-            int r = 1 + random.nextInt((int) Math.min(5, w));
-            list.add(new Level(w, r));
-        }
-        return AttentionConfig.builder().levels(list).heads(1 + random.nextInt(5))
-                .headDim(new int[]{1, 3, 4, 8, 16, 17, 32, 64}[random.nextInt(8)])
-                .causal(random.nextBoolean())
-                .offsetRule(random.nextBoolean() ? HeadOffsetRule.TORCHSCALE : HeadOffsetRule.PAPER).build();
-    }
-
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
             21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40})
     void engineMatchesReference(int seed) throws Exception {
         Random random = new Random(seed);
         int n = 1 + random.nextInt(300);
-        AttentionConfig config = randomConfig(random, n);
+        AttentionConfig config = TestData.randomConfig(random, n);
         checkAgainstReference(config, n, random, DType.F32,
                 // A small budget forces several passes and windows.
                 DilatedAttention.Options.defaults().withThreads(2).withBudget(1 + random.nextInt(64 * 1024)));
@@ -86,7 +69,7 @@ class RandomizedAttentionTest {
         Random random = new Random(11);
         for (int trial = 0; trial < 6; trial++) {
             int n = 200 + random.nextInt(800);
-            AttentionConfig config = randomConfig(random, n);
+            AttentionConfig config = TestData.randomConfig(random, n);
             int size = n * config.heads() * config.headDim();
             double[] q = TestData.gaussian(random, size, 1), k = TestData.gaussian(random, size, 1),
                     v = TestData.gaussian(random, size, 1);

@@ -4,20 +4,22 @@ import dev.longnet.storage.DType;
 import dev.longnet.storage.MemoryRows;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
-/** Random tensors and the engine run on them, shared by the engine's tests. */
-final class TestData {
+/** Random tensors, random configurations and the engine run on them, shared by the engine's tests (CUDA's too). */
+public final class TestData {
     private TestData() { }
 
-    static double[] gaussian(Random random, int count, double sigma) {
+    public static double[] gaussian(Random random, int count, double sigma) {
         double[] x = new double[count];
         for (int i = 0; i < count; i++) x[i] = random.nextGaussian() * sigma;
         return x;
     }
 
     /** The values as stored in dtype, read back: what the engine really sees. */
-    static double[] roundTo(DType dtype, double[] x) {
+    public static double[] roundTo(DType dtype, double[] x) {
         MemorySegment one = Arena.ofAuto().allocate(4);
         double[] out = new double[x.length];
         for (int i = 0; i < x.length; i++) {
@@ -27,14 +29,14 @@ final class TestData {
         return out;
     }
 
-    static MemorySegment store(Arena arena, DType dtype, double[] x) {
+    public static MemorySegment store(Arena arena, DType dtype, double[] x) {
         MemorySegment s = arena.allocate((long) x.length * dtype.bytes(), 4);
         for (int i = 0; i < x.length; i++) dtype.set(s, i, (float) x[i]);
         return s;
     }
 
     /** Runs the engine on in-memory tensors of the given dtype and returns out as doubles. */
-    static double[] engine(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType dtype,
+    public static double[] engine(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType dtype,
                            DilatedAttention.Options options) throws Exception {
         int heads = config.heads();
         int d = config.headDim();
@@ -52,7 +54,22 @@ final class TestData {
         }
     }
 
-    static double maxAbsDiff(double[] a, double[] b) {
+    /** A random configuration covering SPEC.md's edge cases: N % w != 0, w > N, w % r != 0, H % r != 0. */
+    public static AttentionConfig randomConfig(Random random, int n) {
+        int levels = 1 + random.nextInt(3);
+        List<Level> list = new ArrayList<>();
+        for (int i = 0; i < levels; i++) {
+            long w = 1 + random.nextInt(Math.max(1, n + n / 2));             // sometimes > N
+            int r = 1 + random.nextInt((int) Math.min(5, w));
+            list.add(new Level(w, r));
+        }
+        return AttentionConfig.builder().levels(list).heads(1 + random.nextInt(5))
+                .headDim(new int[]{1, 3, 4, 8, 16, 17, 32, 64}[random.nextInt(8)])
+                .causal(random.nextBoolean())
+                .offsetRule(random.nextBoolean() ? HeadOffsetRule.TORCHSCALE : HeadOffsetRule.PAPER).build();
+    }
+
+    public static double maxAbsDiff(double[] a, double[] b) {
         if (a.length != b.length) throw new AssertionError("lengths " + a.length + " and " + b.length);
         double max = 0;
         for (int i = 0; i < a.length; i++) {

@@ -2,6 +2,7 @@ package dev.longnet.engine.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.longnet.engine.TestData;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.ReferenceAttention;
@@ -32,7 +33,7 @@ class CudaParityTest {
     void randomConfigsMatchReferenceAndCpu(int seed) throws Exception {
         Random random = new Random(seed);
         int n = 1 + random.nextInt(300);
-        AttentionConfig config = CudaTestSupport.randomConfig(random, n);
+        AttentionConfig config = TestData.randomConfig(random, n);
         int budget = 1 + random.nextInt(64 * 1024);
         try (CudaAttentionKernel kernel = CudaBackend.kernel()) {
             compare(config, n, random, DType.F32, kernel, budget, F32_TOLERANCE, true);
@@ -93,19 +94,19 @@ class CudaParityTest {
     static void compare(AttentionConfig config, int n, Random random, DType dtype, CudaAttentionKernel kernel,
                         long budget, double tolerance, boolean againstCpu) throws Exception {
         int size = n * config.heads() * config.headDim();
-        double[] q = CudaTestSupport.roundTo(dtype, CudaTestSupport.gaussian(random, size, 1.5));
-        double[] k = CudaTestSupport.roundTo(dtype, CudaTestSupport.gaussian(random, size, 1.5));
-        double[] v = CudaTestSupport.roundTo(dtype, CudaTestSupport.gaussian(random, size, 1));
+        double[] q = TestData.roundTo(dtype, TestData.gaussian(random, size, 1.5));
+        double[] k = TestData.roundTo(dtype, TestData.gaussian(random, size, 1.5));
+        double[] v = TestData.roundTo(dtype, TestData.gaussian(random, size, 1));
         double[] expected = ReferenceAttention.attend(config, n, q, k, v).out();
-        double[] gpu = CudaTestSupport.engine(config, n, q, k, v, dtype,
+        double[] gpu = TestData.engine(config, n, q, k, v, dtype,
                 DilatedAttention.Options.defaults().withThreads(4).withKernel(kernel).withBudget(budget));
-        double diff = CudaTestSupport.maxAbsDiff(expected, gpu);
+        double diff = TestData.maxAbsDiff(expected, gpu);
         assertTrue(diff <= tolerance, "N=" + n + " " + dtype + " " + config + ": CUDA vs reference, max abs diff "
                 + diff);
         if (againstCpu) {
-            double[] cpu = CudaTestSupport.engine(config, n, q, k, v, dtype,
+            double[] cpu = TestData.engine(config, n, q, k, v, dtype,
                     DilatedAttention.Options.defaults().withThreads(2).withKernel(new VectorAttentionKernel()));
-            double cpuDiff = CudaTestSupport.maxAbsDiff(cpu, gpu);
+            double cpuDiff = TestData.maxAbsDiff(cpu, gpu);
             assertTrue(cpuDiff <= tolerance, "N=" + n + " " + config + ": CUDA vs CPU kernel, max abs diff " + cpuDiff);
         }
     }

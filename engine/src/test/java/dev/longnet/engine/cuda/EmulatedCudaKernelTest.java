@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.longnet.engine.TestData;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.LogSumExp;
@@ -31,7 +32,7 @@ class EmulatedCudaKernelTest {
     void engineThroughEmulatedCudaMatchesReference(int seed) throws Exception {
         Random random = new Random(1000 + seed);
         int n = 1 + random.nextInt(120);
-        AttentionConfig config = CudaTestSupport.randomConfig(random, n);
+        AttentionConfig config = TestData.randomConfig(random, n);
         CudaAttentionKernel.Options options = CudaAttentionKernel.Options.defaults()
                 .withQueryBlockRows(1 + random.nextInt(40)).withMaxKeyChunk(1 + random.nextInt(50));
         EmulatedDevice device = new EmulatedDevice();
@@ -125,14 +126,14 @@ class EmulatedCudaKernelTest {
     static void check(AttentionConfig config, int n, Random random, DType dtype, CudaAttentionKernel kernel,
                       double tolerance) throws Exception {
         int size = n * config.heads() * config.headDim();
-        double[] q = CudaTestSupport.roundTo(dtype, CudaTestSupport.gaussian(random, size, 1.5));
-        double[] k = CudaTestSupport.roundTo(dtype, CudaTestSupport.gaussian(random, size, 1.5));
-        double[] v = CudaTestSupport.roundTo(dtype, CudaTestSupport.gaussian(random, size, 1));
+        double[] q = TestData.roundTo(dtype, TestData.gaussian(random, size, 1.5));
+        double[] k = TestData.roundTo(dtype, TestData.gaussian(random, size, 1.5));
+        double[] v = TestData.roundTo(dtype, TestData.gaussian(random, size, 1));
         double[] expected = ReferenceAttention.attend(config, n, q, k, v).out();
-        double[] actual = CudaTestSupport.engine(config, n, q, k, v, dtype,
+        double[] actual = TestData.engine(config, n, q, k, v, dtype,
                 DilatedAttention.Options.defaults().withThreads(2).withKernel(kernel)
                         .withBudget(1 + random.nextInt(64 * 1024)));
-        double diff = CudaTestSupport.maxAbsDiff(expected, actual);
+        double diff = TestData.maxAbsDiff(expected, actual);
         assertTrue(diff <= tolerance, "N=" + n + " " + dtype + " " + config + " " + kernel.options() + ": max abs diff "
                 + diff);
     }
