@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
 import dev.longnet.engine.DilatedAttention;
@@ -99,7 +100,7 @@ final class AttendCommand extends BaseCommand {
         } catch (Exception | InternalError e) {
             throw kept(e);
         }
-        long peak = ProcStatus.peakRssBytes();
+        long peak = ProcSelf.peakRssBytes();
         if (result.resumed()) {
             note(String.format(java.util.Locale.ROOT, "attend: resumed: %d of %d units were done by an earlier run",
                     result.unitsResumed(), result.unitsTotal()));

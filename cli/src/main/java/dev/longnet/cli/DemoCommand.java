@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
 import dev.longnet.engine.DilatedAttention;
@@ -88,7 +89,7 @@ final class DemoCommand extends BaseCommand {
                  NpyFile of = NpyFile.open(out)) {
                 check = Verifier.verify(config, qf, kf, vf, of, Verifier.sample(n, VERIFY_ROWS, seed));
             }
-            long peak = ProcStatus.peakRssBytes();
+            long peak = ProcSelf.peakRssBytes();
             boolean ok = check.within(tolerance);
             if (json) {
                 result(Summary.json(result, config, backend, threadCount, peak)

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.ProcSelf;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
 import java.nio.file.FileAlreadyExistsException;
@@ -80,7 +81,7 @@ final class GenCommand extends BaseCommand {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         long bytes = 3 * n * heads * (long) headDim * dtype.bytes();
-        long peak = ProcStatus.peakRssBytes();
+        long peak = ProcSelf.peakRssBytes();
         String type = dtype.name().toLowerCase(Locale.ROOT);
         if (json) {
             result(new Json().put("tokens", n).put("seconds", seconds).put("tokensPerSecond", n / seconds)

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.ProcSelf;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
 import java.util.Locale;
@@ -55,7 +56,7 @@ public final class ProgressDisplay implements AutoCloseable {
         long now = System.nanoTime();
         if (!force && now - lastRss < RSS_INTERVAL_NANOS) return;
         lastRss = now;
-        long rss = ProcStatus.rssBytes();
+        long rss = ProcSelf.rssBytes();
         if (rss >= 0) bar.setExtraMessage(" RSS " + Sizes.bytes(rss));   // the bar prints it right after the speed
     }
 

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
 import dev.longnet.engine.Level;
@@ -23,8 +24,8 @@ final class Summary {
                 .put("tokensPerSecond", r.tokensPerSecond())
                 .put("gflops", r.gflops())
                 .put("peakRssBytes", peakRss)
-                .put("storageReadBytes", ProcStatus.storageReadBytes())
-                .put("storageWriteBytes", ProcStatus.storageWriteBytes())
+                .put("storageReadBytes", ProcSelf.storageReadBytes())
+                .put("storageWriteBytes", ProcSelf.storageWriteBytes())
                 .put("backend", backend)
                 .put("kernel", r.kernel())
                 .put("threads", threads)
