@@ -115,16 +115,20 @@ final class ChronicleRunJournal implements RunJournal {
             List<Entry> entries = new ArrayList<>();
             long at = recordsStart;
             byte[] payload = new byte[MAX_PAYLOAD];
+            long limit = channel.size();
             while (true) {
-                int size = bytes.readVolatileInt(at);
-                if (size < FIXED_PAYLOAD || size > MAX_PAYLOAD) break;                // 0: end; else torn or junk
-                int stored = bytes.readInt(at + 4);
-                readBytes(bytes, at + 8, payload, size);
-                if (crc(payload, 0, size) != stored) break;
-                Entry entry = decode(payload, size);
+                Entry entry = recordAt(bytes, at, limit, payload);
                 if (entry == null) break;
                 entries.add(entry);
-                at += align(8 + size);
+                at += align(8 + bytes.readInt(at));
+            }
+            // Only the last record can be torn (a record's length is written after its payload, and each append is
+            // forced before the next); a bad record with whole records after it is damage, not a crash.
+            for (long later = at + 8; later + 8 + FIXED_PAYLOAD <= limit; later += 8) {
+                if (recordAt(bytes, later, limit, payload) != null) {
+                    throw new TensorFormatException(file, "record " + entries.size() + " (at byte " + at + ") is"
+                            + " damaged but whole records follow it (at byte " + later + "): the journal is corrupt");
+                }
             }
             // Wipe what a crash may have left past the last whole record, so that appends start on clean bytes.
             byte[] zeros = new byte[align(8 + MAX_PAYLOAD)];
@@ -180,6 +184,16 @@ final class ChronicleRunJournal implements RunJournal {
 
     private void ensureOpen() {
         if (closed) throw new IllegalStateException(path + ": the journal is closed");
+    }
+
+    /** The whole record at {@code at}, or null when there is none (end of log, torn, or damaged). */
+    private static Entry recordAt(MappedBytes bytes, long at, long limit, byte[] payload) {
+        int size = bytes.readVolatileInt(at);
+        if (size < FIXED_PAYLOAD || size > MAX_PAYLOAD || at + 8 + size > limit) return null;    // 0: the end
+        int stored = bytes.readInt(at + 4);
+        readBytes(bytes, at + 8, payload, size);
+        if (crc(payload, 0, size) != stored) return null;
+        return decode(payload, size);
     }
 
     private static byte[] encode(Entry e) {

@@ -10,7 +10,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 import org.agrona.concurrent.status.CountersManager;
@@ -47,14 +50,24 @@ public final class CountersFile implements AutoCloseable {
     /** Where the writer stands. */
     public enum State { STARTING, RUNNING, DONE, FAILED }
 
+    /**
+     * What a counter is, as agrona means it: a type id that readers find it by, and a label for people. Type ids
+     * are the writer's and reader's shared contract; labels may change freely.
+     */
+    public record Type(int id, String label) {
+        public Type {
+            if (id < 0) throw new IllegalArgumentException("counter type ids are non-negative, got " + id);
+        }
+    }
+
     /** One counter as read. */
-    public record Counter(String label, long value) { }
+    public record Counter(int typeId, String label, long value) { }
 
     /** The file as read at one moment. */
     public record Snapshot(long pid, long startMillis, long heartbeatMillis, State state, List<Counter> counters) {
-        /** The value of the counter with this label, or {@code otherwise}. */
-        public long value(String label, long otherwise) {
-            for (Counter c : counters) if (c.label().equals(label)) return c.value();
+        /** The value of the counter of this type, or {@code otherwise}. */
+        public long value(Type type, long otherwise) {
+            for (Counter c : counters) if (c.typeId() == type.id()) return c.value();
             return otherwise;
         }
 
@@ -75,20 +88,20 @@ public final class CountersFile implements AutoCloseable {
     private final Path path;
     private final MappedByteBuffer mapping;
     private final UnsafeBuffer file;
-    private final List<AtomicCounter> counters;
+    private final Map<Type, AtomicCounter> counters;
     private boolean closed;
 
-    private CountersFile(Path path, MappedByteBuffer mapping, UnsafeBuffer file, List<AtomicCounter> counters) {
+    private CountersFile(Path path, MappedByteBuffer mapping, UnsafeBuffer file, Map<Type, AtomicCounter> counters) {
         this.path = path;
         this.mapping = mapping;
         this.file = file;
         this.counters = counters;
     }
 
-    /** Creates the file (replacing any) with one counter per label, all 0, state {@link State#STARTING}. */
-    public static CountersFile create(Path path, List<String> labels) throws IOException {
-        int valuesLength = Math.max(1, labels.size()) * CountersReader.COUNTER_LENGTH;
-        int metadataLength = Math.max(1, labels.size()) * CountersReader.METADATA_LENGTH;
+    /** Creates the file (replacing any) with one counter per type, all 0, state {@link State#STARTING}. */
+    public static CountersFile create(Path path, List<Type> types) throws IOException {
+        int valuesLength = Math.max(1, types.size()) * CountersReader.COUNTER_LENGTH;
+        int metadataLength = Math.max(1, types.size()) * CountersReader.METADATA_LENGTH;
         long size = AREA_OFFSET + metadataLength + valuesLength;
         Path temporary = path.resolveSibling(path.getFileName() + ".tmp");
         MappedByteBuffer mapping;
@@ -111,23 +124,28 @@ public final class CountersFile implements AutoCloseable {
         CountersManager manager = new CountersManager(
                 new UnsafeBuffer(mapping, AREA_OFFSET, metadataLength),
                 new UnsafeBuffer(mapping, AREA_OFFSET + metadataLength, valuesLength), StandardCharsets.UTF_8);
-        List<AtomicCounter> counters = new ArrayList<>();
-        for (String label : labels) counters.add(manager.newCounter(label));
+        Map<Type, AtomicCounter> counters = new LinkedHashMap<>();
+        for (Type type : types) {
+            if (counters.put(type, manager.newCounter(type.label(), type.id())) != null) {
+                throw new IllegalArgumentException("counter type " + type + " twice");
+            }
+        }
         Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        return new CountersFile(path, mapping, file, List.copyOf(counters));
+        return new CountersFile(path, mapping, file, Collections.unmodifiableMap(counters));
     }
 
     public Path path() { return path; }
 
-    public void set(int counter, long value) {
-        if (!closed) counters.get(counter).setRelease(value);
+    /**
+     * The counter of this type: a handle that writes straight into the mapping. It must not be used after
+     * {@link #close()} (a write into an unmapped file is a crash, not an exception), so a writer stops every thread
+     * that holds one before it closes the file.
+     */
+    public AtomicCounter counter(Type type) {
+        AtomicCounter c = counters.get(type);
+        if (c == null) throw new IllegalArgumentException(path + " has no counter of type " + type);
+        return c;
     }
-
-    public void add(int counter, long delta) {
-        if (!closed) counters.get(counter).getAndAddRelease(delta);
-    }
-
-    public long get(int counter) { return counters.get(counter).get(); }
 
     public void state(State state) {
         if (!closed) file.putIntVolatile(STATE_OFFSET, state.ordinal());
@@ -138,7 +156,7 @@ public final class CountersFile implements AutoCloseable {
         if (!closed) file.putLongVolatile(HEARTBEAT_OFFSET, System.currentTimeMillis());
     }
 
-    /** Unmaps the file; it stays on disk with its last values. */
+    /** Unmaps the file; it stays on disk with its last values. The caller has stopped every counter's writer. */
     @Override
     public synchronized void close() {
         if (closed) return;
@@ -172,7 +190,8 @@ public final class CountersFile implements AutoCloseable {
             CountersReader reader = new CountersReader(new UnsafeBuffer(mapping, AREA_OFFSET, metadataLength),
                     new UnsafeBuffer(mapping, AREA_OFFSET + metadataLength, valuesLength), StandardCharsets.UTF_8);
             List<Counter> counters = new ArrayList<>();
-            reader.forEach((value, id, label) -> counters.add(new Counter(label, value)));
+            reader.forEach((counterId, typeId, key, label) ->
+                    counters.add(new Counter(typeId, label, reader.getCounterValue(counterId))));
             int state = file.getIntVolatile(STATE_OFFSET);
             State[] states = State.values();
             return new Snapshot(file.getLong(PID_OFFSET), file.getLong(START_OFFSET),

@@ -89,10 +89,10 @@ public final class NpyFile implements TensorRows, AutoCloseable {
         Path partial = partialPath(target);
         FileChannel channel = FileChannel.open(partial, CREATE, TRUNCATE_EXISTING, READ, WRITE);
         try {
-            writeFully(channel, ByteBuffer.wrap(header.encode()), 0);
+            Disk.writeFully(channel, ByteBuffer.wrap(header.encode()), 0);
             if (header.dataBytes() > 0) {
                 // One byte at the very end sets the length; everything before it reads as zeros.
-                writeFully(channel, ByteBuffer.allocate(1), header.dataOffset() + header.dataBytes() - 1);
+                Disk.writeFully(channel, ByteBuffer.allocate(1), header.dataOffset() + header.dataBytes() - 1);
             }
             return new NpyFile(partial, target, channel, header, true);
         } catch (IOException | RuntimeException e) {
@@ -114,6 +114,7 @@ public final class NpyFile implements TensorRows, AutoCloseable {
 
     private static NpyFile openExisting(Path file, Path target, boolean writable, OpenOption... options)
             throws IOException {
+        Disk.requireRegularFile(file);
         FileChannel channel = FileChannel.open(file, options);
         try {
             return new NpyFile(file, target, channel, NpyHeader.read(file, channel), writable);
@@ -123,8 +124,19 @@ public final class NpyFile implements TensorRows, AutoCloseable {
         }
     }
 
-    private static void writeFully(FileChannel channel, ByteBuffer bytes, long position) throws IOException {
-        while (bytes.hasRemaining()) channel.write(bytes, position + bytes.position());
+    /**
+     * Takes a shared lock on the whole file for as long as it is open, so that a process that locks files before
+     * writing them waits; a lock already held by this process is enough. Advisory: it does not stop a process
+     * that does not lock (inputs must not be modified during a run; {@link #window} refuses a file that shrank).
+     */
+    public void lockShared() throws IOException {
+        try {
+            if (channel.tryLock(0, Long.MAX_VALUE, true) == null) {
+                throw new IOException(path + ": locked for writing by another process; wait until it is done");
+            }
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            // this process holds a lock on the file already (q, k and v may be the same file)
+        }
     }
 
     /**
@@ -142,6 +154,13 @@ public final class NpyFile implements TensorRows, AutoCloseable {
         if (size == 0) {
             MemorySegment empty = writable ? MemorySegment.NULL : MemorySegment.NULL.asReadOnly();
             return new MappedWindow(empty, firstRow, rowCount, null);
+        }
+        long end = header.dataOffset() + (firstRow + rowCount) * rowBytes;
+        long length = channel.size();
+        if (length < end) {
+            // Mapping past the end would map pages whose first touch kills the JVM (SIGBUS).
+            throw new IOException(path + ": the file shrank to " + length + " bytes while in use (rows up to "
+                    + (firstRow + rowCount) + " need " + end + "); files must not be modified while longnet uses them");
         }
         FileChannel.MapMode mode = writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
         Arena arena = Arena.ofShared();
@@ -166,6 +185,28 @@ public final class NpyFile implements TensorRows, AutoCloseable {
         close();
         Files.move(path, target, ATOMIC_MOVE, REPLACE_EXISTING);
         syncDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /**
+     * Copies every row into a new file of type {@code type} at {@code target} (converting each element, a 64 MiB
+     * window at a time) and commits it.
+     */
+    public void convertTo(Path target, DType type) throws IOException {
+        NpyFile to = create(target, type, shape());
+        try {
+            long rowsPerWindow = Math.max(1, (64L << 20) / Math.max(1, rowBytes));
+            long rowElements = rowElements();
+            for (long first = 0; first < rows; first += rowsPerWindow) {
+                long count = Math.min(rowsPerWindow, rows - first);
+                try (RowWindow a = window(first, count); RowWindow b = to.window(first, count)) {
+                    for (long i = 0; i < count * rowElements; i++) type.set(b.segment(), i, dtype().get(a.segment(), i));
+                }
+            }
+            to.commit();
+        } catch (IOException | RuntimeException e) {
+            to.discard();
+            throw e;
+        }
     }
 
     /** Closes this file and deletes its partial; the target is untouched. */

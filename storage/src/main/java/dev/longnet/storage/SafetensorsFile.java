@@ -65,6 +65,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Opens and validates file, and maps it read-only. */
     public static SafetensorsFile open(Path file) throws IOException {
+        Disk.requireRegularFile(file);
         try (FileChannel channel = FileChannel.open(file, READ)) {
             long fileSize = channel.size();
             if (fileSize < LENGTH_FIELD_BYTES) {

@@ -20,40 +20,47 @@ class CountersFileTest {
     @Test
     void aReaderSeesTheWritersValuesAndState() throws IOException {
         Path file = dir.resolve("counters");
-        List<String> labels = List.of("tokens done", "tiles done", "bytes written");
-        try (CountersFile counters = CountersFile.create(file, labels)) {
+        CountersFile.Type tokens = new CountersFile.Type(7, "tokens done");
+        CountersFile.Type tiles = new CountersFile.Type(3, "tiles done");
+        CountersFile.Type written = new CountersFile.Type(11, "bytes written");
+        List<CountersFile.Type> types = List.of(tokens, tiles, written);
+        try (CountersFile counters = CountersFile.create(file, types)) {
             assertFalse(Files.exists(dir.resolve("counters.tmp")));
             CountersFile.Snapshot s = CountersFile.read(file);
             assertEquals(CountersFile.State.STARTING, s.state());
             assertEquals(ProcessHandle.current().pid(), s.pid());
             assertTrue(s.writerAlive());
-            assertEquals(labels, s.counters().stream().map(CountersFile.Counter::label).toList());
+            assertEquals(List.of("tokens done", "tiles done", "bytes written"),
+                    s.counters().stream().map(CountersFile.Counter::label).toList());
+            assertEquals(List.of(7, 3, 11), s.counters().stream().map(CountersFile.Counter::typeId).toList());
             counters.state(CountersFile.State.RUNNING);
-            counters.set(0, 1_000_000_000_000L);
-            counters.add(1, 7);
-            counters.add(1, 5);
-            counters.set(2, 1L << 40);
+            counters.counter(tokens).setRelease(1_000_000_000_000L);
+            counters.counter(tiles).getAndAddRelease(7);
+            counters.counter(tiles).getAndAddRelease(5);
+            counters.counter(written).setRelease(1L << 40);
             s = CountersFile.read(file);
             assertEquals(CountersFile.State.RUNNING, s.state());
-            assertEquals(1_000_000_000_000L, s.value("tokens done", -1));
-            assertEquals(12, s.value("tiles done", -1));
-            assertEquals(1L << 40, s.value("bytes written", -1));
-            assertEquals(-1, s.value("no such counter", -1));
+            assertEquals(1_000_000_000_000L, s.value(tokens, -1));
+            assertEquals(12, s.value(tiles, -1));
+            assertEquals(1L << 40, s.value(written, -1));
+            assertEquals(-1, s.value(new CountersFile.Type(99, "tiles done"), -1), "found by type id, not by label");
+            assertThrows(IllegalArgumentException.class, () -> counters.counter(new CountersFile.Type(99, "x")));
             counters.state(CountersFile.State.DONE);
         }
         CountersFile.Snapshot after = CountersFile.read(file);
         assertEquals(CountersFile.State.DONE, after.state(), "the file keeps its last values after close");
-        assertEquals(12, after.value("tiles done", -1));
+        assertEquals(12, after.value(tiles, -1));
     }
 
     @Test
     void recreatingReplacesTheFile() throws IOException {
         Path file = dir.resolve("counters");
-        try (CountersFile c = CountersFile.create(file, List.of("a"))) {
-            c.set(0, 5);
+        CountersFile.Type a = new CountersFile.Type(1, "a");
+        try (CountersFile c = CountersFile.create(file, List.of(a))) {
+            c.counter(a).setRelease(5);
         }
-        try (CountersFile c = CountersFile.create(file, List.of("a", "b"))) {
-            assertEquals(0, CountersFile.read(file).value("a", -1));
+        try (CountersFile c = CountersFile.create(file, List.of(a, new CountersFile.Type(2, "b")))) {
+            assertEquals(0, CountersFile.read(file).value(a, -1));
             assertEquals(2, CountersFile.read(file).counters().size());
         }
     }
