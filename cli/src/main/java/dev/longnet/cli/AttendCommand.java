@@ -5,7 +5,7 @@ import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
 import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.RunConflictException;
-import dev.longnet.engine.RunDirectory;
+import dev.longnet.engine.RunFiles;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
 import java.io.IOException;
@@ -88,7 +88,7 @@ final class AttendCommand extends BaseCommand {
         note("backend: " + backendName + (backend == Backend.AUTO ? " (auto: " + choice.reason() + ")" : "")
                 + ", kernel " + options.kernel().name() + ", " + threadCount + " threads; " + attention);
         if (testOptions != null) options = testOptions.apply(options);
-        if (!restart && RunDirectory.exists(out)) note("attend: resuming the run in " + RunDirectory.of(out));
+        if (!restart && RunFiles.resumable(out)) note("attend: resuming the run in " + RunFiles.directory(out));
         AttentionJob.Request request = AttentionJob.Request.of(inputs.q, inputs.k, inputs.v, out)
                 .withOutputType(outputType).withOverwrite(force).withRestart(restart).withCheckFinite(checkFinite);
         AttentionJob.Result result;
@@ -117,18 +117,18 @@ final class AttendCommand extends BaseCommand {
     private Exception kept(Throwable e) {
         boolean badInput = e instanceof IllegalArgumentException || e instanceof java.nio.file.NoSuchFileException
                 || e instanceof dev.longnet.storage.TensorFormatException;
-        if (badInput || !RunDirectory.exists(out)) {
+        if (badInput || !RunFiles.resumable(out)) {
             if (e instanceof Exception x) return x;
             return new Failure(BaseCommand.describeInternal(e), e);
         }
         String what = e instanceof Exception x ? Errors.describe(x) : BaseCommand.describeInternal(e);
-        return new Failure(what + "; the partial run is kept in " + RunDirectory.of(out) + ": run the same command"
+        return new Failure(what + "; the partial run is kept in " + RunFiles.directory(out) + ": run the same command"
                 + " again to resume (after freeing space, if the disk is full), or add --restart to start over", e);
     }
 
     /** The names a run writes before the output is complete: OUT.partial and the run directory OUT.run. */
     static List<Path> temporaryFiles(Path out) {
-        return RunDirectory.temporaryFiles(out);
+        return RunFiles.temporaryFiles(out);
     }
 
     /** A test hook: changes the engine options of the next runs (an injected failing kernel, a small budget). */

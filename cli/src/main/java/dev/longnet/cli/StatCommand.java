@@ -1,6 +1,7 @@
 package dev.longnet.cli;
 
-import dev.longnet.engine.RunDirectory;
+import dev.longnet.engine.RunCounter;
+import dev.longnet.engine.RunFiles;
 import dev.longnet.storage.CountersFile;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -40,7 +41,7 @@ final class StatCommand extends BaseCommand {
     protected int execute() throws Exception {
         if (!(interval > 0) || interval > 3600) throw usage("--interval must be between 0 and 3600 seconds, got " + interval);
         Path dir = runDirectory(run);
-        Path counters = RunDirectory.countersFile(dir);
+        Path counters = RunFiles.countersFile(dir);
         if (!Files.isRegularFile(counters)) {
             throw new Failure(dir + ": no run here (no counters file " + counters + "; is the run finished, or not"
                     + " started yet?)");
@@ -67,8 +68,8 @@ final class StatCommand extends BaseCommand {
 
     /** RUN as given: a run directory, or an output whose run directory is OUT.run. */
     static Path runDirectory(Path run) {
-        if (Files.isDirectory(run) || run.getFileName().toString().endsWith(RunDirectory.SUFFIX)) return run;
-        return RunDirectory.of(run);
+        if (Files.isDirectory(run) || run.getFileName().toString().endsWith(RunFiles.SUFFIX)) return run;
+        return RunFiles.directory(run);
     }
 
     private static String status(CountersFile.Snapshot s) {
@@ -94,21 +95,21 @@ final class StatCommand extends BaseCommand {
             default -> text.append(String.format(Locale.ROOT, " (process %d, %s, updated %.1f s ago)", s.pid(),
                     duration((s.heartbeatMillis() - s.startMillis()) / 1000.0), (now - s.heartbeatMillis()) / 1000.0));
         }
-        long tokens = s.value("tokens done", 0);
-        long tokensTotal = s.value("tokens total", 0);
-        long units = s.value("units done", 0);
-        long unitsTotal = s.value("units total", 0);
+        long tokens = RunCounter.TOKENS_DONE.in(s, 0);
+        long tokensTotal = RunCounter.TOKENS_TOTAL.in(s, 0);
+        long units = RunCounter.UNITS_DONE.in(s, 0);
+        long unitsTotal = RunCounter.UNITS_TOTAL.in(s, 0);
         text.append(String.format(Locale.ROOT, "%n  tokens done      %,d / %,d (%.1f%%)", tokens, tokensTotal,
                 tokensTotal > 0 ? 100.0 * tokens / tokensTotal : 0.0));
-        text.append(String.format(Locale.ROOT, "%n  tiles done       %,d", s.value("tiles done", 0)));
+        text.append(String.format(Locale.ROOT, "%n  tiles done       %,d", RunCounter.TILES_DONE.in(s, 0)));
         text.append(String.format(Locale.ROOT, "%n  units done       %,d / %,d", units, unitsTotal));
-        text.append(String.format(Locale.ROOT, "%n  current level    %d (pass %d)", s.value("current level", 0),
-                s.value("current pass", 0)));
-        text.append(String.format(Locale.ROOT, "%n  bytes read       %s", bytes(s.value("bytes read", -1))));
-        text.append(String.format(Locale.ROOT, "%n  bytes written    %s", bytes(s.value("bytes written", -1))));
-        text.append(String.format(Locale.ROOT, "%n  resident memory  %s", bytes(s.value("resident memory", -1))));
-        text.append(String.format(Locale.ROOT, "%n  errors           %d", s.value("errors", 0)));
-        text.append(String.format(Locale.ROOT, "%n  resumes          %d", s.value("resumes", 0)));
+        text.append(String.format(Locale.ROOT, "%n  current level    %d (pass %d)", RunCounter.LEVEL.in(s, 0),
+                RunCounter.PASS.in(s, 0)));
+        text.append(String.format(Locale.ROOT, "%n  bytes read       %s", bytes(RunCounter.BYTES_READ.in(s, -1))));
+        text.append(String.format(Locale.ROOT, "%n  bytes written    %s", bytes(RunCounter.BYTES_WRITTEN.in(s, -1))));
+        text.append(String.format(Locale.ROOT, "%n  resident memory  %s", bytes(RunCounter.RESIDENT_MEMORY.in(s, -1))));
+        text.append(String.format(Locale.ROOT, "%n  errors           %d", RunCounter.ERRORS.in(s, 0)));
+        text.append(String.format(Locale.ROOT, "%n  resumes          %d", RunCounter.RESUMES.in(s, 0)));
         return text.toString();
     }
 

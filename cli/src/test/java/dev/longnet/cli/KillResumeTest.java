@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.longnet.engine.RunDirectory;
+import dev.longnet.engine.RunCounter;
+import dev.longnet.engine.RunFiles;
 import dev.longnet.storage.CountersFile;
 import dev.longnet.storage.NpyFile;
 import java.io.File;
@@ -45,7 +46,7 @@ class KillResumeTest {
         Cli.Run uninterrupted = Cli.run(attendArgs(base, "--quiet"));
         assertEquals(0, uninterrupted.code(), uninterrupted.toString());
         byte[] expected = Files.readAllBytes(base);
-        Path counters = RunDirectory.countersFile(RunDirectory.of(out));
+        Path counters = RunFiles.countersFile(RunFiles.directory(out));
 
         // Kill points: units done (of 80); the last two fall in the last pass (units 65..80: level 2 alone).
         long[] targets = {5, 20, 38, 55, 68, 71};
@@ -54,25 +55,25 @@ class KillResumeTest {
             long target = targets[i];
             boolean lastLevel = target > FIRST_PASS_UNITS;
             Process child = start(out, "kill" + i);
-            CountersFile.Snapshot at = waitFor(child, counters, s -> s.value("units done", 0) >= target
-                    && (!lastLevel || s.value("current level", -1) == LAST_LEVEL));
+            CountersFile.Snapshot at = waitFor(child, counters, s -> RunCounter.UNITS_DONE.in(s, 0) >= target
+                    && (!lastLevel || RunCounter.LEVEL.in(s, -1) == LAST_LEVEL));
             assertTrue(child.isAlive(), "still running at the kill point " + target + ": " + log(i));
             child.destroyForcibly();                                          // SIGKILL
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
             assertEquals(137, child.exitValue(), "killed by SIGKILL");
-            killed.add("units " + at.value("units done", 0) + ", level " + at.value("current level", -1));
+            killed.add("units " + RunCounter.UNITS_DONE.in(at, 0) + ", level " + RunCounter.LEVEL.in(at, -1));
             assertFalse(Files.exists(out), "nothing under the output's name after kill " + i);
             assertTrue(Files.exists(NpyFile.partialPath(out)));
-            if (lastLevel) assertEquals(LAST_LEVEL, at.value("current level", -1), "killed during the last level");
+            if (lastLevel) assertEquals(LAST_LEVEL, RunCounter.LEVEL.in(at, -1), "killed during the last level");
         }
-        Cli.Run stopped = Cli.run("stat", RunDirectory.of(out).toString());
+        Cli.Run stopped = Cli.run("stat", RunFiles.directory(out).toString());
         assertEquals(0, stopped.code(), stopped.toString());
         assertTrue(stopped.out().contains(": stopped (process ") && stopped.out().contains("is gone"), stopped.out());
 
         // The last resume (about 9 units of the last level left) runs to the end while `stat --watch` follows it.
         Process last = start(out, "final");
         waitFor(last, counters, s -> true);
-        Cli.Run watch = Cli.run("stat", "--watch", "--interval", "0.2", RunDirectory.of(out).toString());
+        Cli.Run watch = Cli.run("stat", "--watch", "--interval", "0.2", RunFiles.directory(out).toString());
         assertTrue(last.waitFor(120, TimeUnit.SECONDS), "the resumed run finishes");
         assertEquals(0, last.exitValue(), log("final"));
         assertEquals(0, watch.code(), watch.toString());
@@ -83,7 +84,7 @@ class KillResumeTest {
         assertTrue(summary.contains("units were done by an earlier run"), summary);
 
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical after kills at " + killed);
-        assertFalse(Files.exists(RunDirectory.of(out)), "the run directory is removed on success");
+        assertFalse(Files.exists(RunFiles.directory(out)), "the run directory is removed on success");
     }
 
     private String[] attendArgs(Path output, String... extra) {

@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.engine.AttentionKernel;
-import dev.longnet.engine.RunDirectory;
+import dev.longnet.engine.RunCounter;
+import dev.longnet.engine.RunFiles;
 import dev.longnet.engine.VectorAttentionKernel;
 import dev.longnet.engine.View;
 import dev.longnet.storage.CountersFile;
@@ -106,20 +107,20 @@ class ResumeCommandTest {
         assertEquals(1, failed.code(), failed.toString());
         String line = lastLine(failed.err());
         assertEquals("longnet attend: disk full: No space left on device; the partial run is kept in "
-                + RunDirectory.of(out) + ": run the same command again to resume (after freeing space, if the disk is"
+                + RunFiles.directory(out) + ": run the same command again to resume (after freeing space, if the disk is"
                 + " full), or add --restart to start over", line);
         assertFalse(Files.exists(out), "nothing under the output's name");
         assertTrue(Files.exists(NpyFile.partialPath(out)));
-        assertTrue(Files.exists(RunDirectory.of(out).resolve("journal")));
+        assertTrue(Files.exists(RunFiles.directory(out).resolve("journal")));
 
-        Cli.Run stat = Cli.run("stat", RunDirectory.of(out).toString());
+        Cli.Run stat = Cli.run("stat", RunFiles.directory(out).toString());
         assertEquals(0, stat.code(), stat.toString());
-        assertTrue(stat.out().startsWith(RunDirectory.of(out) + ": failed (run the same attend command to resume)"),
+        assertTrue(stat.out().startsWith(RunFiles.directory(out) + ": failed (run the same attend command to resume)"),
                 stat.out());
         assertTrue(stat.out().contains("errors           1"), stat.out());
         Cli.Run json = Cli.run("stat", "--json", out.toString());              // the output's path works too
         assertEquals(0, json.code(), json.toString());
-        assertTrue(json.out().startsWith("{\"dir\":\"" + RunDirectory.of(out) + "\",\"state\":\"failed\""), json.out());
+        assertTrue(json.out().startsWith("{\"dir\":\"" + RunFiles.directory(out) + "\",\"state\":\"failed\""), json.out());
         assertTrue(json.out().contains("\"tokens total\":" + N), json.out());
 
         // An I/O fault on a mapped page (the JVM's InternalError) later in the resumed run: kept too.
@@ -133,11 +134,11 @@ class ResumeCommandTest {
         unhook();
         Cli.Run resumed = attend(out);
         assertEquals(0, resumed.code(), resumed.toString());
-        assertTrue(resumed.err().contains("attend: resuming the run in " + RunDirectory.of(out)), resumed.err());
+        assertTrue(resumed.err().contains("attend: resuming the run in " + RunFiles.directory(out)), resumed.err());
         assertTrue(resumed.err().matches("(?s).*attend: resumed: \\d+ of \\d+ units were done by an earlier run.*"),
                 resumed.err());
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
-        assertFalse(Files.exists(RunDirectory.of(out)));
+        assertFalse(Files.exists(RunFiles.directory(out)));
         assertFalse(Files.exists(NpyFile.partialPath(out)));
         Cli.Run gone = Cli.run("stat", out.toString());
         assertEquals(1, gone.code());
@@ -152,12 +153,12 @@ class ResumeCommandTest {
         Cli.Run changed = attend(out, "--quiet", "--offsets", "paper");
         assertEquals(1, changed.code(), changed.toString());
         assertTrue(changed.oneErrorLine(), changed.toString());
-        assertTrue(changed.err().startsWith("longnet attend: cannot resume the run in " + RunDirectory.of(out)
+        assertTrue(changed.err().startsWith("longnet attend: cannot resume the run in " + RunFiles.directory(out)
                 + ": the configuration changed since the run started"), changed.err());
         assertTrue(changed.err().strip().endsWith("; use --restart to start over"), changed.err());
         Cli.Run restarted = attend(out, "--quiet", "--offsets", "paper", "--restart");
         assertEquals(0, restarted.code(), restarted.toString());
-        assertFalse(Files.exists(RunDirectory.of(out)));
+        assertFalse(Files.exists(RunFiles.directory(out)));
     }
 
     @Test
@@ -172,7 +173,7 @@ class ResumeCommandTest {
         assertEquals("longnet attend: " + q + ": row 1234, head 1 holds NaN (dimension 5); attention needs finite"
                 + " inputs, nothing was computed", run.err().strip());
         assertFalse(Files.exists(out));
-        assertFalse(Files.exists(RunDirectory.of(out)), "no run was started");
+        assertFalse(Files.exists(RunFiles.directory(out)), "no run was started");
         assertFalse(Files.exists(NpyFile.partialPath(out)));
 
         try (NpyFile f = NpyFile.openWritable(tmp.resolve("v.npy")); RowWindow w = f.window(0, 1)) {
@@ -201,10 +202,10 @@ class ResumeCommandTest {
     void watchRefreshesUntilTheRunEnds() throws Exception {
         Path dir = tmp.resolve("x.npy.run");
         Files.createDirectories(dir);
-        try (CountersFile counters = CountersFile.create(RunDirectory.countersFile(dir), RunDirectory.COUNTER_LABELS)) {
+        try (CountersFile counters = CountersFile.create(RunFiles.countersFile(dir), RunCounter.TYPES)) {
             counters.state(CountersFile.State.RUNNING);
-            counters.set(0, 10);
-            counters.set(1, 100);
+            counters.counter(RunCounter.TOKENS_DONE.type()).setRelease(10);
+            counters.counter(RunCounter.TOKENS_TOTAL.type()).setRelease(100);
             counters.heartbeat();
             Thread finisher = Thread.ofPlatform().start(() -> {
                 try {
@@ -212,7 +213,7 @@ class ResumeCommandTest {
                 } catch (InterruptedException e) {
                     return;
                 }
-                counters.set(0, 100);
+                counters.counter(RunCounter.TOKENS_DONE.type()).setRelease(100);
                 counters.state(CountersFile.State.DONE);
             });
             Cli.Run watch = Cli.run("stat", "--watch", "--interval", "0.1", dir.toString());

@@ -1,27 +1,26 @@
 package dev.longnet.engine;
 
 import dev.longnet.storage.DType;
-import dev.longnet.storage.FileFingerprint;
 import dev.longnet.storage.NonFinite;
 import dev.longnet.storage.NpyFile;
-import dev.longnet.storage.RowWindow;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
- * Attention from .npy files to an .npy file, the way the CLI and embedders run it: inputs are checked against
- * each other and the configuration, free space is checked before any work, the output accumulates in f32 under
- * a temporary name beside the target, and only a complete output is renamed to the target.
+ * Attention from .npy files to an .npy file, the way the CLI and embedders run it. In order: the output path is
+ * checked (a regular file or nothing), the inputs are opened once, checked against each other, the configuration
+ * and the output's working files, and share-locked; the work is planned once ({@link JobPlan}); the run's lock is
+ * taken ({@link RunLock}: one run per output); the run directory is opened or resumed ({@link RunDirectory}); the
+ * operator follows the plan's schedule and records each unit; the output is committed under its name only when
+ * complete.
  *
- * <p>The run is resumable: a journal of completed units, the lse scratch and the live counters live in the run
- * directory {@code OUT.run/} ({@link RunDirectory}). A run that fails or is killed keeps them and its partial output;
- * the same call later takes it up where it stopped, and the output is bit-identical to an uninterrupted run. A run
- * whose inputs or configuration changed is refused ({@link RunConflictException}) unless {@code restart}.
+ * <p>A run that fails or is killed keeps its partial output and run directory {@code OUT.run/}; the same call
+ * later takes it up where it stopped, and the output is bit-identical to an uninterrupted run. A run whose inputs
+ * or configuration changed is refused ({@link RunConflictException}) unless {@code restart}. Inputs must not be
+ * modified while a run reads them: a shrunk input is refused before a window is mapped, other changes are caught
+ * by the fingerprint only at the next resume.
  */
 public final class AttentionJob {
     private AttentionJob() { }
@@ -35,10 +34,6 @@ public final class AttentionJob {
      */
     public record Result(long tokens, int heads, int headDim, double seconds, double flops, String kernel,
                          DType outputType, long unitsTotal, long unitsResumed, double journalSeconds) {
-        public Result(long tokens, int heads, int headDim, double seconds, double flops, String kernel, DType outputType) {
-            this(tokens, heads, headDim, seconds, flops, kernel, outputType, 0, 0, 0);
-        }
-
         public double tokensPerSecond() { return tokens / seconds; }
 
         public double gflops() { return flops / seconds / 1e9; }
@@ -83,26 +78,22 @@ public final class AttentionJob {
 
     /** Runs one file job (see {@link Request}); resumes an earlier interrupted run of the same job. */
     public static Result run(AttentionConfig config, DilatedAttention.Options options, Request request) throws IOException {
-        Path out = request.out();
-        if (Files.exists(out) && !request.overwrite()) {
-            throw new FileAlreadyExistsException(out.toString(), null, "output exists (use --force to replace it)");
-        }
         long start = System.nanoTime();
-        try (NpyFile qf = NpyFile.open(request.q()); NpyFile kf = NpyFile.open(request.k());
-             NpyFile vf = NpyFile.open(request.v())) {
+        RunFiles.checkOutput(request.out(), request.overwrite());
+        try (NpyFile qf = openInput(request.q(), request.out()); NpyFile kf = openInput(request.k(), request.out());
+             NpyFile vf = openInput(request.v(), request.out())) {
             Inputs inputs = check(config, qf, kf, vf);
-            long n = inputs.n();
             if (request.checkFinite()) requireFinite(config, inputs, qf, kf, vf);
             Schedule schedule = DilatedAttention.schedule(config, options.windowBudgetBytes(), qf, kf, vf);
-            Map<String, String> identity = identity(config, options, schedule, request.outputType(), qf, kf, vf);
-            long needed = spaceNeeded(n, inputs, request.outputType(), schedule);
-            RunDirectory run = RunDirectory.open(out, identity, schedule, n, inputs.heads(), inputs.headDim(),
-                    request.outputType(), request.restart(), needed);
+            JobPlan plan = new JobPlan(request, inputs, schedule,
+                    RunIdentity.of(config, options.kernel().name(), schedule, request.outputType(), qf, kf, vf),
+                    JobPlan.spaceNeeded(inputs, request.outputType(), schedule));
+            RunDirectory run = RunDirectory.open(plan, RunLock.acquire(RunFiles.of(request.out())));
             TimedLog timed = new TimedLog(run);
             try {
                 DilatedAttention.Options journaled = options.withUnitLog(timed).withListener(run.listener(options.listener()));
                 try (DilatedAttention attention = new DilatedAttention(config, journaled)) {
-                    attention.attend(qf, kf, vf, run.accumulator(), run.lseScratch());
+                    attention.attend(schedule, qf, kf, vf, run.accumulator(), run.lseScratch());
                 }
                 run.finish();
             } catch (IOException | RuntimeException | Error e) {
@@ -111,30 +102,28 @@ public final class AttentionJob {
                 throw e;
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            return new Result(n, inputs.heads(), inputs.headDim(), seconds, config.flops(n), options.kernel().name(),
-                    request.outputType(), run.unitsTotal(), run.unitsResumed(), timed.nanos / 1e9);
+            return new Result(inputs.n(), inputs.heads(), inputs.headDim(), seconds, config.flops(inputs.n()),
+                    options.kernel().name(), request.outputType(), run.unitsTotal(), run.unitsResumed(), timed.nanos / 1e9);
         }
     }
 
-    /** What identifies a run: a later run resumes it only if all of this is the same. */
-    static Map<String, String> identity(AttentionConfig config, DilatedAttention.Options options, Schedule schedule,
-                                        DType outputType, NpyFile q, NpyFile k, NpyFile v) throws IOException {
-        Map<String, String> fields = new LinkedHashMap<>();
-        fields.put("format", "longnet-run 1");
-        fields.put("config", config.toString());
-        fields.put("schedule", schedule.describe());
-        fields.put("kernel", options.kernel().name());
-        fields.put("output", outputType.name());
-        String[] names = {"q", "k", "v"};
-        NpyFile[] files = {q, k, v};
-        for (int i = 0; i < 3; i++) {
-            NpyFile f = files[i];
-            fields.put(names[i], f.dtype().name() + " " + Arrays.toString(f.shape()) + " "
-                    + FileFingerprint.of(f.path(), f.header().dataOffset()));
-            fields.put(names[i] + ".path", f.path().toAbsolutePath().toString());
+    /**
+     * Opens an input read-only and share-locks it for the run; refuses one that is the output or one of its
+     * working files (the run would overwrite it).
+     */
+    private static NpyFile openInput(Path input, Path out) throws IOException {
+        if (Files.isRegularFile(input) && RunFiles.isWorkFileOf(out, input.toRealPath())) {
+            throw new IllegalArgumentException(input + " is the output " + out + " or one of its working files"
+                    + " (OUT.partial, OUT.run/); the run would overwrite it: give the output another name");
         }
-        fields.put("started", java.time.Instant.now().toString());
-        return fields;
+        NpyFile file = NpyFile.open(input);
+        try {
+            file.lockShared();
+            return file;
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
     }
 
     /**
@@ -173,17 +162,6 @@ public final class AttentionJob {
         }
     }
 
-    /** Disk a fresh run needs: the f32 accumulator, the lse scratch, the f16 output if asked, the undo image. */
-    private static long spaceNeeded(long n, Inputs inputs, DType outputType, Schedule schedule) {
-        long elements = n * inputs.heads() * inputs.headDim();
-        long outRow = (long) inputs.heads() * inputs.headDim() * 4 + inputs.heads() * 4L;
-        long undo = 0;
-        for (int p = 1; p < schedule.passes().size(); p++) {
-            undo = Math.max(undo, Math.min(n, schedule.passes().get(p).windowRows()) * outRow);
-        }
-        return elements * 4 + n * inputs.heads() * 4L + (outputType == DType.F32 ? 0 : elements * outputType.bytes()) + undo;
-    }
-
     /** Counts the time the run directory spends on each unit's begin and end (before-images, forces, journal). */
     private static final class TimedLog implements UnitLog {
         private final UnitLog log;
@@ -195,14 +173,16 @@ public final class AttentionJob {
         public long completed(Schedule.Unit unit) { return log.completed(unit); }
 
         @Override
-        public void begin(Schedule.Unit unit, RowWindow out, RowWindow lse) throws IOException {
+        public void begin(Schedule.Unit unit, dev.longnet.storage.RowWindow out, dev.longnet.storage.RowWindow lse)
+                throws IOException {
             long t = System.nanoTime();
             log.begin(unit, out, lse);
             nanos += System.nanoTime() - t;
         }
 
         @Override
-        public void end(Schedule.Unit unit, long tiles, RowWindow out, RowWindow lse) throws IOException {
+        public void end(Schedule.Unit unit, long tiles, dev.longnet.storage.RowWindow out, dev.longnet.storage.RowWindow lse)
+                throws IOException {
             long t = System.nanoTime();
             log.end(unit, tiles, out, lse);
             nanos += System.nanoTime() - t;
@@ -227,39 +207,10 @@ public final class AttentionJob {
                     + " heads of dimension " + shape[2] + ", but the configuration says heads=" + config.heads()
                     + " headDim=" + config.headDim());
         }
+        if (shape[0] == 0) {
+            throw new IllegalArgumentException(q.path() + ": shape " + Arrays.toString(shape) + " has no rows; attention"
+                    + " needs at least one token");
+        }
         return new Inputs(shape[0], (int) shape[1], (int) shape[2], q.dtype());
-    }
-
-    /** Copies the f32 accumulator into the target type, window by window, then commits the target. */
-    static void convert(NpyFile acc, Path out, DType outputType, long[] shape) throws IOException {
-        NpyFile target = NpyFile.create(out, outputType, shape);
-        try {
-            long rowsPerWindow = Math.max(1, (64L << 20) / acc.rowBytes());
-            long rowElements = acc.rowElements();
-            for (long first = 0; first < acc.rows(); first += rowsPerWindow) {
-                long rows = Math.min(rowsPerWindow, acc.rows() - first);
-                try (RowWindow from = acc.window(first, rows); RowWindow to = target.window(first, rows)) {
-                    for (long i = 0; i < rows * rowElements; i++) {
-                        outputType.set(to.segment(), i, DType.F32.get(from.segment(), i));
-                    }
-                }
-            }
-            target.commit();
-        } catch (IOException | RuntimeException e) {
-            target.discard();
-            throw e;
-        }
-    }
-
-    static String human(long bytes) {
-        if (bytes < 1024) return bytes + " B";
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double value = bytes;
-        int unit = -1;
-        while (value >= 1024 && unit < units.length - 1) {
-            value /= 1024;
-            unit++;
-        }
-        return String.format(java.util.Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 }

@@ -51,10 +51,6 @@ public final class DilatedAttention implements AutoCloseable {
             if (unitLog == null) unitLog = UnitLog.NONE;
         }
 
-        public Options(int threads, long windowBudgetBytes, AttentionKernel kernel, Progress.Listener listener) {
-            this(threads, windowBudgetBytes, kernel, listener, null);
-        }
-
         /** All cores, 256 MiB of windows, the Vector API kernel, no progress listener, no unit log. */
         public static Options defaults() {
             return new Options(Runtime.getRuntime().availableProcessors(), 256L << 20, null, null, null);
@@ -85,6 +81,7 @@ public final class DilatedAttention implements AutoCloseable {
      * Attends f32 tensors of n rows held in memory (each n·H·d floats, little-endian); out is overwritten.
      */
     public void attend(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, long n) {
+        requireSharedWithWorkers(q, k, v, out);
         long[] shape = {n, config.heads(), config.headDim()};
         out.fill((byte) 0);
         try (Arena arena = Arena.ofShared()) {
@@ -98,14 +95,40 @@ public final class DilatedAttention implements AutoCloseable {
     }
 
     /**
+     * Refuses, up front, segments the worker threads may not touch: those of a confined arena
+     * ({@code Arena.ofConfined()}), which only their owner thread may access.
+     */
+    private void requireSharedWithWorkers(MemorySegment... segments) {
+        if (pool == null) return;                                     // one thread: the work runs on the caller's
+        Thread worker = Thread.ofPlatform().unstarted(() -> { });
+        String[] names = {"q", "k", "v", "out", "lse"};
+        for (int i = 0; i < segments.length; i++) {
+            if (!segments[i].isAccessibleBy(worker)) {
+                throw new IllegalArgumentException(names[i] + " belongs to a confined arena (Arena.ofConfined()), which"
+                        + " only its owner thread may access, but the engine runs on " + options.threads() + " worker"
+                        + " threads: allocate it from Arena.ofShared() or Arena.ofAuto(), or use"
+                        + " Options.withThreads(1) to run on the caller's thread");
+            }
+        }
+    }
+
+    /**
      * Attends q, k, v of shape (N, H, d) (f32, f16 or bf16) into out, of shape (N, H, d) and type f32, merging with
      * what out and lse already hold. lse is (N, H) f32 scratch; a zero-filled out and lse start a fresh run.
      * Units the options' {@link UnitLog} reports completed are skipped.
      */
     public void attend(TensorRows q, TensorRows k, TensorRows v, TensorRows out, TensorRows lse) throws IOException {
+        attend(schedule(q, k, v), q, k, v, out, lse);
+    }
+
+    /**
+     * As {@link #attend(TensorRows, TensorRows, TensorRows, TensorRows, TensorRows)}, following a schedule planned
+     * earlier for these inputs (a file job plans once, and its journal records the same units).
+     */
+    public void attend(Schedule schedule, TensorRows q, TensorRows k, TensorRows v, TensorRows out, TensorRows lse)
+            throws IOException {
         long n = checkShapes(q, k, v, out, lse);
         if (n == 0) return;
-        Schedule schedule = schedule(q, k, v);
         UnitLog log = options.unitLog();
         double totalFlops = config.flops(n);
         double doneFlops = 0;
@@ -126,12 +149,14 @@ public final class DilatedAttention implements AutoCloseable {
                     continue;
                 }
                 try (Windows windows = Windows.open(unit.firstRow(), unit.rows(), q, k, v, out, lse)) {
+                    requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
+                            windows.out().segment(), windows.lse().segment());
                     log.begin(unit, windows.out(), windows.lse());
                     long unitTiles = 0;
                     for (int i = 0; i < pass.levels().size(); i++) {
                         int levelIndex = pass.levels().get(i);
                         Level level = config.levels().get(levelIndex);
-                        unitTiles += run(tiles(level, n, windows));
+                        unitTiles += run(tiles(level, n, windows), q, k, v);
                         doneFlops += totalFlops * shareOf(level, n, unit.rows());
                         boolean last = i == pass.levels().size() - 1;
                         if (last) log.end(unit, unitTiles, windows.out(), windows.lse());
@@ -189,7 +214,7 @@ public final class DilatedAttention implements AutoCloseable {
                 int m = Level.viewRows(segmentRows, r, o);
                 if (m == 0) continue;
                 long row = s * w + o - windows.first;                     // first view row, relative to the window
-                Tile.Views views = windows.views(row, (long) r * heads, m, h, heads, d);
+                Tile.Views views = windows.views(row, r, m, h, heads, d);
                 if (m >= TILE_ROWS) {
                     for (int qFrom = 0; qFrom < m; qFrom += TILE_ROWS) {
                         tiles.add(new Tile(List.of(new Tile.Part(views, qFrom, Math.min(m, qFrom + TILE_ROWS)))));
@@ -209,12 +234,12 @@ public final class DilatedAttention implements AutoCloseable {
         return tiles;
     }
 
-    private int run(List<Tile> tiles) throws IOException {
+    private int run(List<Tile> tiles, TensorRows q, TensorRows k, TensorRows v) throws IOException {
         AttentionKernel kernel = options.kernel();
         boolean causal = config.causal();
         float scale = config.scale();
         List<Callable<Void>> calls = new ArrayList<>(tiles.size());
-        for (Tile tile : tiles) calls.add(() -> { tile.run(kernel, causal, scale); return null; });
+        for (Tile tile : tiles) calls.add(() -> { tile.run(kernel, causal, scale, q, k, v); return null; });
         Parallel.runAll(pool, calls);
         return tiles.size();
     }
@@ -269,16 +294,18 @@ public final class DilatedAttention implements AutoCloseable {
                     q.dtype(), k.dtype(), v.dtype());
         }
 
-        /** Views of one dilated phase of head h: m rows from window row {@code row}, {@code rowStride} rows apart. */
-        Tile.Views views(long row, long rowStride, int m, int h, int heads, int d) {
+        /** Views of one dilated phase of head h: m rows from window row {@code row}, {@code r} rows apart. */
+        Tile.Views views(long row, int r, int m, int h, int heads, int d) {
             long element = (row * heads + h) * d;
+            long rowStride = (long) r * heads;
             long stride = rowStride * d;
             return new Tile.Views(
                     new View(q.segment(), qType, element, stride, m, d),
                     new View(k.segment(), kType, element, stride, m, d),
                     new View(v.segment(), vType, element, stride, m, d),
                     new View(out.segment(), DType.F32, element, stride, m, d),
-                    new View(lse.segment(), DType.F32, row * heads + h, rowStride, m, 1));
+                    new View(lse.segment(), DType.F32, row * heads + h, rowStride, m, 1),
+                    first + row, r, h);
         }
 
         @Override
@@ -289,15 +316,33 @@ public final class DilatedAttention implements AutoCloseable {
 
     /** One unit of parallel work: query ranges of one or more dilated views, run in order. */
     private record Tile(List<Part> parts) {
-        record Views(View q, View k, View v, View out, View lse) { }
+        /** The views of one dilated phase; its view row i is sequence row {@code firstRow + i·dilation}. */
+        record Views(View q, View k, View v, View out, View lse, long firstRow, int dilation, int head) { }
 
         record Part(Views views, int qFrom, int qTo) { }
 
-        void run(AttentionKernel kernel, boolean causal, float scale) {
+        void run(AttentionKernel kernel, boolean causal, float scale, TensorRows q, TensorRows k, TensorRows v) {
             for (Part p : parts) {
                 Views x = p.views();
-                kernel.attend(x.q(), x.k(), x.v(), x.out(), x.lse(), p.qFrom(), p.qTo(), causal, scale);
+                try {
+                    kernel.attend(x.q(), x.k(), x.v(), x.out(), x.lse(), p.qFrom(), p.qTo(), causal, scale);
+                } catch (NonFiniteInputException e) {
+                    TensorRows file = switch (e.tensor()) {
+                        case "q" -> q;
+                        case "k" -> k;
+                        default -> v;
+                    };
+                    throw new IllegalArgumentException(nameOf(file, e.tensor()) + ": row "
+                            + (x.firstRow() + (long) e.viewRow() * x.dilation()) + ", head " + x.head() + " holds NaN,"
+                            + " an infinity or a value too large for float attention (|q·scale| and |k| must stay"
+                            + " within 2^55, |v| within 2^100); the output would be wrong, so the run stops (find"
+                            + " every such value with --check-finite)", e);
+                }
             }
+        }
+
+        private static String nameOf(TensorRows t, String fallback) {
+            return t instanceof dev.longnet.storage.NpyFile f ? f.path().toString() : fallback;
         }
     }
 }

@@ -7,10 +7,6 @@ package dev.longnet.engine;
  */
 public record Progress(long tilesDone, long tokensDone, long tokensTotal, int level, int pass, long unitsDone,
                        long unitsTotal) {
-    public Progress(long tilesDone, long tokensDone, long tokensTotal, int level) {
-        this(tilesDone, tokensDone, tokensTotal, level, 0, 0, 0);
-    }
-
     /** Receives progress after each window of each level; called on the thread that runs the schedule. */
     @FunctionalInterface
     public interface Listener {

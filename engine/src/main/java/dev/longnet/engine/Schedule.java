@@ -49,6 +49,17 @@ public record Schedule(List<Pass> passes) {
         return new Unit(pass, index, first, Math.min(p.windowRows(), n - first), p.levels(), p.levelMask());
     }
 
+    /** The unit at position {@code ordinal} of the whole run over n rows, in schedule order. */
+    public Unit unitAt(long ordinal, long n) {
+        long rest = ordinal;
+        for (int p = 0; p < passes.size(); p++) {
+            long windows = passes.get(p).windows(n);
+            if (rest < windows) return unit(p, rest, n);
+            rest -= windows;
+        }
+        throw new IndexOutOfBoundsException("the run has no unit " + ordinal);
+    }
+
     /** Units of the whole run over n rows. */
     public long unitCount(long n) {
         long count = 0;

@@ -2,6 +2,7 @@ package dev.longnet.engine;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -27,9 +28,10 @@ public final class VectorAttentionKernel implements AttentionKernel {
     static final int MAX_KEY_CHUNK = 1024;
 
     /**
-     * Finite inputs must never give NaN: with |q·scale| and |k| at most 2^55, a score sums at most 2^16 products of
-     * 2^110 and stays finite for d up to 2^16; with |v| at most 2^100, P·V stays finite for views up to 2^27 keys.
-     * Only values far beyond what float attention can resolve are changed.
+     * Values the kernel accepts: with |q·scale| and |k| at most 2^55, a score sums at most 2^16 products of 2^110
+     * and stays finite for d up to 2^16; with |v| at most 2^100, P·V stays finite for views up to 2^27 keys. A
+     * tile that meets NaN, an infinity or a larger value throws {@link NonFiniteInputException} before it merges:
+     * a wrong output must never look like a result.
      */
     static final float QK_BOUND = 0x1p55f;
     static final float V_BOUND = 0x1p100f;
@@ -51,7 +53,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
         for (int i = 0; i < rowsPad; i++) {
             if (i < rows) {
                 q.readRow(qFrom + i, ws.q, i * dPad, scale);
-                clamp(ws.q, i * dPad, d, QK_BOUND);
+                if (!inBounds(ws.q, i * dPad, d, QK_BOUND)) throw new NonFiniteInputException("q", qFrom + i);
             } else {
                 Arrays.fill(ws.q, i * dPad, i * dPad + d, 0f);
             }
@@ -98,11 +100,11 @@ public final class VectorAttentionKernel implements AttentionKernel {
         float[] row = ws.mergeRow;
         for (int j = 0; j < n; j++) {
             k.readRow(k0 + j, row, 0, 1f);
-            clamp(row, 0, d, QK_BOUND);
+            if (!inBounds(row, 0, d, QK_BOUND)) throw new NonFiniteInputException("k", k0 + j);
             int at = (j / NR) * d * NR + j % NR;
             for (int c = 0; c < d; c++) ws.kt[at + c * NR] = row[c];
             v.readRow(k0 + j, ws.v, j * ws.dPad, 1f);
-            clamp(ws.v, j * ws.dPad, d, V_BOUND);
+            if (!inBounds(ws.v, j * ws.dPad, d, V_BOUND)) throw new NonFiniteInputException("v", k0 + j);
         }
         int padEnd = roundUp(n, NR);
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
@@ -214,18 +216,19 @@ public final class VectorAttentionKernel implements AttentionKernel {
         }
     }
 
-    /** Clamps a[from, from + length) to [-bound, bound]; NaN stays NaN. */
-    private static void clamp(float[] a, int from, int length, float bound) {
+    /**
+     * Checks that a[from, from + length) lies within [-bound, bound]: false when a value is NaN, infinite or beyond
+     * the bound (the caller refuses the tile before it merges anything), so that no score or sum can overflow.
+     */
+    private static boolean inBounds(float[] a, int from, int length, float bound) {
         int i = from;
+        VectorMask<Float> bad = SPECIES.maskAll(false);
         for (int end = from + SPECIES.loopBound(length); i < end; i += LANES) {
-            FloatVector x = FloatVector.fromArray(SPECIES, a, i);
-            x.blend(bound, x.compare(VectorOperators.GT, bound)).blend(-bound, x.compare(VectorOperators.LT, -bound))
-                    .intoArray(a, i);
+            bad = bad.or(FloatVector.fromArray(SPECIES, a, i).abs().compare(VectorOperators.LE, bound).not());
         }
-        for (; i < from + length; i++) {
-            if (a[i] > bound) a[i] = bound;
-            else if (a[i] < -bound) a[i] = -bound;
-        }
+        boolean ok = !bad.anyTrue();
+        for (; i < from + length; i++) ok &= Math.abs(a[i]) <= bound;
+        return ok;
     }
 
     /** The lanes' sum in lane order: reduceLanes(ADD) leaves the order open, and it may differ once compiled. */

@@ -111,7 +111,7 @@ class AttentionJobTest {
         assertFalse(Files.exists(dir.resolve("out.npy")));
         assertTrue(Files.exists(dir.resolve("out.npy.partial")), "the partial output is kept for a resume");
         assertTrue(Files.exists(dir.resolve("out.npy.run/journal")), "and so is the run directory");
-        RunDirectory.delete(dir.resolve("out.npy"));
+        RunFiles.delete(dir.resolve("out.npy"));
         assertFalse(Files.exists(dir.resolve("out.npy.partial")));
         assertFalse(Files.exists(dir.resolve("out.npy.run")));
     }

@@ -1,5 +1,6 @@
 package dev.longnet.engine;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.storage.DType;
@@ -81,32 +82,39 @@ class FiniteInputsTest {
     }
 
     @Test
-    void largeF32ValuesWhoseLogitsStayBelowFloatMax() throws Exception {
-        // |q|, |k| up to 1e17 in d = 8: |q·k| up to 8e34, finite in float; values up to 1e30.
+    void largeF32ValuesWithinTheKernelsBoundsStayFinite() throws Exception {
+        // |q·scale|, |k| up to ~2e16 (within 2^55) in d = 8: |q·k| up to ~3e33, finite in float; values up to ~4e29.
         Random random = new Random(4);
         int n = 400;
         AttentionConfig config = AttentionConfig.builder().levels(new long[]{50, 400}, new int[]{1, 2})
                 .heads(1).headDim(8).causal(true).build();
-        double[] q = TestData.gaussian(random, n * 8, 3e16);
-        double[] k = TestData.gaussian(random, n * 8, 3e16);
+        double[] q = TestData.gaussian(random, n * 8, 5e15);
+        double[] k = TestData.gaussian(random, n * 8, 5e15);
         double[] v = TestData.gaussian(random, n * 8, 1e29);
         double[] out = TestData.engine(config, n, q, k, v, DType.F32, OPTIONS);
         assertFinite(out, "large f32 values");
     }
 
     @Test
-    void valuesWhoseProductsWouldOverflowFloatStayFinite() throws Exception {
-        // |q|, |k| ~ 1e30: q·k overflows float (inf, or inf - inf = NaN inside a dot product) unless the kernel
-        // bounds its operands; v ~ 1e37 over 600 keys would overflow P·V likewise.
+    void valuesWhoseProductsWouldOverflowFloatAreRefused() throws Exception {
+        // |q|, |k| ~ 1e30: q·k overflows float, and bounding the operands (as the kernel once did) gives a finite
+        // but wrong output; v ~ 1e37 over 600 keys would overflow P·V likewise. Either way the run must fail.
         Random random = new Random(5);
         int n = 600;
         for (boolean causal : new boolean[]{false, true}) {
             AttentionConfig config = AttentionConfig.builder().levels(new long[]{600, 64}, new int[]{1, 1})
                     .heads(2).headDim(16).causal(causal).build();
             double[] q = TestData.gaussian(random, n * 32, 1e30);
-            double[] k = TestData.gaussian(random, n * 32, 1e30);
-            double[] v = TestData.gaussian(random, n * 32, 1e37);
-            assertFinite(TestData.engine(config, n, q, k, v, DType.F32, OPTIONS), "overflowing products");
+            double[] k = TestData.gaussian(random, n * 32, 1);
+            double[] v = TestData.gaussian(random, n * 32, 1);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> TestData.engine(config, n, q, k, v, DType.F32, OPTIONS));
+            assertTrue(e.getMessage().startsWith("q: row ") && e.getMessage().contains(", head "), e.getMessage());
+            double[] small = TestData.gaussian(random, n * 32, 1);
+            double[] hugeV = TestData.gaussian(random, n * 32, 1e37);
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> TestData.engine(config, n, small, small, hugeV, DType.F32, OPTIONS));
+            assertTrue(e.getMessage().startsWith("v: row "), e.getMessage());
         }
     }
 

@@ -81,7 +81,7 @@ class ResumableRunTest {
         writeInputs(dir, new Random(11), DType.F32);
         byte[] expected = uninterrupted(dir, DType.F32);
         Path out = dir.resolve("out.npy");
-        Path runDir = RunDirectory.of(out);
+        Path runDir = RunFiles.directory(out);
 
         // 1. Early in the first unit of pass 0.
         fail(out, 1, new FailingKernel(5, 0, diskFull()), UncheckedIOException.class);
@@ -117,7 +117,7 @@ class ResumableRunTest {
         byte[] expected = uninterrupted(dir, DType.F16);
         Path out = dir.resolve("out.npy");
         fail(out, 1, new FailingKernel(100, 0, diskFull()), UncheckedIOException.class, DType.F16);
-        assertTrue(Files.exists(RunDirectory.of(out).resolve("acc.npy.partial")), "the f32 accumulator is kept");
+        assertTrue(Files.exists(RunFiles.directory(out).resolve("acc.npy.partial")), "the f32 accumulator is kept");
         fail(out, 2, new FailingKernel(4, 4, diskFull()), UncheckedIOException.class, DType.F16);
         run(out, DType.F16, 1, null, false);
         assertArrayEquals(expected, Files.readAllBytes(out));
@@ -163,7 +163,7 @@ class ResumableRunTest {
         writeInputs(dir, new Random(15), DType.F32);
         Path out = dir.resolve("out.npy");
         fail(out, 1, new FailingKernel(50, 0, diskFull()), UncheckedIOException.class);
-        RunJournal.Entry lastDone = journal(RunDirectory.of(out)).stream()
+        RunJournal.Entry lastDone = journal(RunFiles.directory(out)).stream()
                 .filter(x -> x.kind() == RunJournal.Kind.DONE).toList().getLast();
         try (NpyFile f = NpyFile.resume(out); RowWindow w = f.window(lastDone.firstRow(), 1)) {
             w.segment().set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 8, 42f);
@@ -177,7 +177,7 @@ class ResumableRunTest {
         writeInputs(dir, new Random(16), DType.F32);
         Path out = dir.resolve("out.npy");
         fail(out, 1, new FailingKernel(2, 4, diskFull()), UncheckedIOException.class);
-        try (FileChannel undo = FileChannel.open(RunDirectory.of(out).resolve("undo"), StandardOpenOption.WRITE)) {
+        try (FileChannel undo = FileChannel.open(RunFiles.directory(out).resolve("undo"), StandardOpenOption.WRITE)) {
             undo.write(ByteBuffer.wrap(new byte[]{1, 2, 3, 4}), 100);
         }
         RunConflictException e = assertThrows(RunConflictException.class, () -> run(out, DType.F32, 1, null, false));
@@ -189,7 +189,7 @@ class ResumableRunTest {
         writeInputs(dir, new Random(17), DType.F32);
         byte[] expected = uninterrupted(dir, DType.F32);
         Path out = dir.resolve("out.npy");
-        Files.createDirectories(RunDirectory.of(out));
+        Files.createDirectories(RunFiles.directory(out));
         Files.write(NpyFile.partialPath(out), new byte[]{1, 2, 3});            // a crash before the journal existed
         run(out, DType.F32, 1, null, false);
         assertArrayEquals(expected, Files.readAllBytes(out));
@@ -200,23 +200,24 @@ class ResumableRunTest {
         writeInputs(dir, new Random(18), DType.F32);
         Path out = dir.resolve("out.npy");
         fail(out, 1, new FailingKernel(40, 0, diskFull()), UncheckedIOException.class);
-        CountersFile.Snapshot s = CountersFile.read(RunDirectory.countersFile(RunDirectory.of(out)));
+        CountersFile.Snapshot s = CountersFile.read(RunFiles.countersFile(RunFiles.directory(out)));
         assertEquals(CountersFile.State.FAILED, s.state());
-        assertEquals(RunDirectory.COUNTER_LABELS, s.counters().stream().map(CountersFile.Counter::label).toList());
-        assertEquals(N, s.value("tokens total", -1));
-        assertEquals(27, s.value("units total", -1));
-        assertTrue(s.value("units done", -1) > 0 && s.value("units done", -1) < 10, s.toString());
-        assertTrue(s.value("tokens done", -1) > 0 && s.value("tiles done", -1) > 0, s.toString());
-        assertEquals(1, s.value("errors", -1));
-        assertEquals(0, s.value("resumes", -1));
-        assertTrue(s.value("resident memory", -1) > 1 << 20, s.toString());
+        assertEquals(RunCounter.TYPES.stream().map(CountersFile.Type::id).toList(),
+                s.counters().stream().map(CountersFile.Counter::typeId).toList());
+        assertEquals(N, RunCounter.TOKENS_TOTAL.in(s, -1));
+        assertEquals(27, RunCounter.UNITS_TOTAL.in(s, -1));
+        assertTrue(RunCounter.UNITS_DONE.in(s, -1) > 0 && RunCounter.UNITS_DONE.in(s, -1) < 10, s.toString());
+        assertTrue(RunCounter.TOKENS_DONE.in(s, -1) > 0 && RunCounter.TILES_DONE.in(s, -1) > 0, s.toString());
+        assertEquals(1, RunCounter.ERRORS.in(s, -1));
+        assertEquals(0, RunCounter.RESUMES.in(s, -1));
+        assertTrue(RunCounter.RESIDENT_MEMORY.in(s, -1) > 1 << 20, s.toString());
         assertEquals(ProcessHandle.current().pid(), s.pid());
 
         fail(out, 1, new FailingKernel(20, 0, diskFull()), UncheckedIOException.class);
-        s = CountersFile.read(RunDirectory.countersFile(RunDirectory.of(out)));
-        assertEquals(2, s.value("errors", -1));
-        assertEquals(1, s.value("resumes", -1));
-        assertTrue(s.value("units done", -1) > 4, "resumed units count: " + s);
+        s = CountersFile.read(RunFiles.countersFile(RunFiles.directory(out)));
+        assertEquals(2, RunCounter.ERRORS.in(s, -1));
+        assertEquals(1, RunCounter.RESUMES.in(s, -1));
+        assertTrue(RunCounter.UNITS_DONE.in(s, -1) > 4, "resumed units count: " + s);
     }
 
     // --- helpers
@@ -257,7 +258,7 @@ class ResumableRunTest {
         assertFalse(Files.exists(out), "nothing under the output's name");
         assertTrue(Files.exists(NpyFile.partialPath(out)), "the partial output is kept");
         for (String name : List.of("journal", "counters", "lse.npy.partial")) {
-            assertTrue(Files.exists(RunDirectory.of(out).resolve(name)), name + " is kept");
+            assertTrue(Files.exists(RunFiles.directory(out).resolve(name)), name + " is kept");
         }
     }
 

@@ -1,0 +1,32 @@
+package dev.longnet.engine;
+
+import dev.longnet.storage.DType;
+import java.util.Map;
+
+/**
+ * What a file job decides before it writes anything, computed once and passed down: the checked inputs, the
+ * schedule (the operator follows this one, so the units it runs are the units the journal records), the run's
+ * identity (the journal's header) and the disk a fresh run needs.
+ */
+record JobPlan(AttentionJob.Request request, AttentionJob.Inputs inputs, Schedule schedule,
+               Map<String, String> identity, long spaceNeeded) {
+
+    long n() { return inputs.n(); }
+
+    long[] outputShape() { return new long[]{inputs.n(), inputs.heads(), inputs.headDim()}; }
+
+    DType outputType() { return request.outputType(); }
+
+    /** Disk a fresh run needs: the f32 accumulator, the lse scratch, the converted output if asked, the undo image. */
+    static long spaceNeeded(AttentionJob.Inputs inputs, DType outputType, Schedule schedule) {
+        long n = inputs.n();
+        long elements = n * inputs.heads() * inputs.headDim();
+        long outRow = (long) inputs.heads() * inputs.headDim() * 4 + inputs.heads() * 4L;
+        long undo = 0;
+        for (int p = 1; p < schedule.passes().size(); p++) {
+            undo = Math.max(undo, Math.min(n, schedule.passes().get(p).windowRows()) * outRow);
+        }
+        return elements * 4 + n * inputs.heads() * 4L + (outputType == DType.F32 ? 0 : elements * outputType.bytes())
+                + undo;
+    }
+}

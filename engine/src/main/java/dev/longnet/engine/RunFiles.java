@@ -1,0 +1,108 @@
+package dev.longnet.engine;
+
+import dev.longnet.storage.DType;
+import dev.longnet.storage.NpyFile;
+import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The names a run of {@code OUT} writes before its output is complete: {@code OUT.partial} (the f32 output, or for
+ * other output types the f32 accumulator {@code OUT.run/acc.npy.partial}) and the run directory {@code OUT.run/}
+ * with the journal, the counters, the lse scratch, the undo image and the lock.
+ */
+public record RunFiles(Path out, Path directory) {
+    public static final String SUFFIX = ".run";
+    static final String JOURNAL = "journal";
+    static final String COUNTERS = "counters";
+    static final String UNDO = "undo";
+    static final String LOCK = "lock";
+    static final String LSE = "lse.npy";
+    static final String ACC = "acc.npy";
+
+    public static RunFiles of(Path out) { return new RunFiles(out, directory(out)); }
+
+    /** The run directory of an output: {@code OUT.run} beside it. */
+    public static Path directory(Path out) { return out.resolveSibling(out.getFileName() + SUFFIX); }
+
+    /** The counters file of a run directory. */
+    public static Path countersFile(Path runDirectory) { return runDirectory.resolve(COUNTERS); }
+
+    /** True when an earlier run of {@code out} left a journal that a later run can resume from. */
+    public static boolean resumable(Path out) { return Files.isRegularFile(directory(out).resolve(JOURNAL)); }
+
+    /** What a run of {@code out} writes before the output is complete: OUT.partial and the run directory. */
+    public static List<Path> temporaryFiles(Path out) { return List.of(NpyFile.partialPath(out), directory(out)); }
+
+    Path journal() { return directory.resolve(JOURNAL); }
+
+    Path counters() { return countersFile(directory); }
+
+    Path undo() { return directory.resolve(UNDO); }
+
+    Path lock() { return directory.resolve(LOCK); }
+
+    Path lse() { return directory.resolve(LSE); }
+
+    /** Where the f32 rows accumulate; committing it gives OUT itself when the output is f32. */
+    Path accumulator(DType outputType) { return outputType == DType.F32 ? out : directory.resolve(ACC); }
+
+    /** Refuses an output that is a directory, a device or anything but a regular file, or that exists already. */
+    public static void checkOutput(Path out, boolean overwrite) throws IOException {
+        if (out.getFileName() == null || out.toString().isEmpty()) {
+            throw new IllegalArgumentException("the output path is empty");
+        }
+        if (Files.isDirectory(out)) {
+            throw new FileAlreadyExistsException(out.toString(), null, "is a directory; the output must be a file");
+        }
+        if (Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(out)) {
+            throw new FileAlreadyExistsException(out.toString(), null, "exists and is not a regular file (a device,"
+                    + " a pipe or a dangling link); the output must be a regular file, and --force replaces nothing"
+                    + " else");
+        }
+        if (Files.exists(out) && !overwrite) {
+            throw new FileAlreadyExistsException(out.toString(), null, "output exists (use --force to replace it)");
+        }
+    }
+
+    /**
+     * True when {@code file} (a real path) is the output or one of its working files: such an input would be
+     * overwritten by the run.
+     */
+    static boolean isWorkFileOf(Path out, Path file) throws IOException {
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent == null || !Files.isDirectory(parent)) return false;
+        Path real = parent.toRealPath().resolve(out.getFileName());
+        return file.equals(real) || file.equals(NpyFile.partialPath(real)) || file.startsWith(directory(real));
+    }
+
+    /** Removes the run's working files but keeps the directory and its lock (the run holding it goes on). */
+    void deleteWork() throws IOException {
+        Files.deleteIfExists(NpyFile.partialPath(out));
+        for (String name : List.of(JOURNAL, JOURNAL + ".tmp", COUNTERS, COUNTERS + ".tmp", UNDO, LSE + ".partial",
+                ACC + ".partial")) {
+            Files.deleteIfExists(directory.resolve(name));
+        }
+    }
+
+    /** Removes the run directory once it holds nothing but the lock; another run may already be starting in it. */
+    void deleteDirectory() throws IOException {
+        Files.deleteIfExists(lock());
+        try {
+            Files.deleteIfExists(directory);
+        } catch (DirectoryNotEmptyException e) {
+            // a run started by another process since: the directory is its now
+        }
+    }
+
+    /** Removes a run of {@code out} that no process holds: OUT.partial and the run directory. */
+    public static void delete(Path out) throws IOException {
+        RunFiles files = of(out);
+        files.deleteWork();
+        if (Files.isDirectory(files.directory)) files.deleteDirectory();
+    }
+}
