@@ -92,6 +92,26 @@ class RunJournalTest {
     }
 
     @Test
+    void aDamagedRecordFollowedByWholeRecordsIsCorruptionNotATornEnd() throws IOException {
+        // Issue 11.2: one flipped bit in the middle used to read as the end of the log, dropping the records after it.
+        Path file = dir.resolve("journal");
+        try (RunJournal j = RunJournal.create(file, header())) {
+            for (int i = 0; i < 6; i++) j.append(unit(RunJournal.Kind.DONE, i));
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        int second = recordOffsets(bytes).get(2);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, second + 30);
+            b.put(0, (byte) (b.get(0) ^ 0x04));
+            ch.write(b.flip(), second + 30);
+        }
+        TensorFormatException e = TestFiles.assertFormatError(file, "record 2 (at byte " + second + ") is damaged but"
+                + " whole records follow it", () -> RunJournal.open(file));
+        assertTrue(e.getMessage().contains("the journal is corrupt"), e.getMessage());
+    }
+
+    @Test
     void notAJournalIsAFormatError() throws IOException {
         Path junk = Files.writeString(dir.resolve("junk"), "this is not a journal, not at all");
         TestFiles.assertFormatError(junk, "not a run journal", () -> RunJournal.open(junk));
@@ -106,17 +126,19 @@ class RunJournalTest {
         TestFiles.assertFormatError(file, "header is damaged", () -> RunJournal.open(file));
     }
 
-    /** The offset of the last whole record (records are length-prefixed and 8-byte aligned). */
-    private static int lastRecordOffset(byte[] bytes) {
+    /** The offsets of the whole records (records are length-prefixed and 8-byte aligned). */
+    private static List<Integer> recordOffsets(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        int at = b.getInt(20);
-        int last = -1;
-        while (at + 8 <= bytes.length) {
-            int length = b.getInt(at);
-            if (length == 0) break;
-            last = at;
-            at += (8 + length + 7) & ~7;
+        List<Integer> offsets = new ArrayList<>();
+        for (int at = b.getInt(20); at + 8 <= bytes.length && b.getInt(at) != 0; at += (8 + b.getInt(at) + 7) & ~7) {
+            offsets.add(at);
         }
-        return last;
+        return offsets;
+    }
+
+    /** The offset of the last whole record. */
+    private static int lastRecordOffset(byte[] bytes) {
+        List<Integer> offsets = recordOffsets(bytes);
+        return offsets.isEmpty() ? -1 : offsets.getLast();
     }
 }
