@@ -91,6 +91,8 @@ public final class AttentionJob {
             RunDirectory run = RunDirectory.open(plan, RunLock.acquire(RunFiles.of(request.out())));
             TimedLog timed = new TimedLog(run);
             try {
+                // Last, once nothing else opens the inputs: closing any descriptor of a file drops this process's locks.
+                for (NpyFile input : new NpyFile[]{qf, kf, vf}) input.lockShared();
                 DilatedAttention.Options journaled = options.withUnitLog(timed).withListener(run.listener(options.listener()));
                 try (DilatedAttention attention = new DilatedAttention(config, journaled)) {
                     attention.attend(schedule, qf, kf, vf, run.accumulator(), run.lseScratch());
@@ -108,7 +110,7 @@ public final class AttentionJob {
     }
 
     /**
-     * Opens an input read-only and share-locks it for the run; refuses one that is the output or one of its
+     * Opens an input read-only; refuses one that is the output or one of its
      * working files (the run would overwrite it).
      */
     private static NpyFile openInput(Path input, Path out) throws IOException {
@@ -116,14 +118,7 @@ public final class AttentionJob {
             throw new IllegalArgumentException(input + " is the output " + out + " or one of its working files"
                     + " (OUT.partial, OUT.run/); the run would overwrite it: give the output another name");
         }
-        NpyFile file = NpyFile.open(input);
-        try {
-            file.lockShared();
-            return file;
-        } catch (IOException | RuntimeException e) {
-            file.close();
-            throw e;
-        }
+        return NpyFile.open(input);
     }
 
     /**

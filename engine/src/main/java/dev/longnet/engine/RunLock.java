@@ -5,23 +5,34 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One run per output: an exclusive lock on {@code OUT.run/lock}, held for the whole run and released by the OS
  * when the process dies, so a second run of the same output (or a resume while the first is alive) is refused.
- * The file names the holder's pid for the refusal message. A lock taken on a file that the finishing holder removed
- * in the meantime is worthless, so after locking the file's contents are read back through its name.
+ * The file names the holder's pid for the refusal message.
+ *
+ * <p>Two traps of POSIX record locks are avoided: closing any descriptor of the file releases every lock the
+ * process holds on it, so this process never opens the lock file a second time while it holds it (a second run
+ * inside the same JVM is refused from a table of held locks); and a lock taken on a file that the finishing
+ * holder removed meanwhile is worthless, so after locking, the name must still lead to the file that was opened
+ * (compared by file key, which a stat reads without opening the file).
  */
 final class RunLock implements AutoCloseable {
+    private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
+
     private final Path file;
     private final FileChannel channel;
     private final FileLock lock;
+    private boolean closed;
 
     private RunLock(Path file, FileChannel channel, FileLock lock) {
         this.file = file;
@@ -29,77 +40,98 @@ final class RunLock implements AutoCloseable {
         this.lock = lock;
     }
 
-    /** Takes the lock of {@code files}' run, creating its directory; refuses when another process holds it. */
+    /** Takes the lock of {@code files}' run, creating its directory; refuses when another run holds it. */
     static RunLock acquire(RunFiles files) throws IOException {
-        Path file = files.lock();
-        String token = ProcessHandle.current().pid() + " " + System.nanoTime() + "\n";
+        Path file = files.lock().toAbsolutePath().normalize();
+        if (!HELD.add(file)) throw held(files, ProcessHandle.current().pid() + "", file);
+        try {
+            RunLock lock = tryAcquire(files, file);
+            if (lock != null) return lock;
+        } catch (IOException | RuntimeException e) {
+            HELD.remove(file);
+            throw e;
+        }
+        HELD.remove(file);
+        throw new IOException(file + ": could not take the run's lock (its directory keeps disappearing)");
+    }
+
+    private static RunLock tryAcquire(RunFiles files, Path file) throws IOException {
+        byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
         for (int attempt = 0; attempt < 20; attempt++) {
-            Files.createDirectories(files.directory());
+            Object key;
             FileChannel channel;
             try {
-                channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE);
+                Files.createDirectories(files.directory());
+                try {
+                    Files.createFile(file);
+                } catch (FileAlreadyExistsException e) {
+                    // an earlier run's, or a live run's: the lock says which
+                }
+                key = fileKey(file);
+                channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
             } catch (NoSuchFileException e) {
-                continue;                                 // the directory was removed by the run finishing
+                continue;                                 // removed by the run that held it, as it finished
             }
-            FileLock lock;
-            try {
-                lock = channel.tryLock();
-            } catch (OverlappingFileLockException e) {
-                lock = null;                              // this process runs it already
-            }
+            FileLock lock = channel.tryLock();
             if (lock == null) {
                 String holder = holder(channel);
                 channel.close();
-                throw new RunConflictException(files.out() + " is being computed by another run (process " + holder
-                        + ", lock " + file + "): one run per output; wait for it to finish, or stop it and run again"
-                        + " to resume");
+                throw held(files, holder, file);
             }
-            try {
-                channel.truncate(0);
-                Disk.writeFully(channel, ByteBuffer.wrap(token.getBytes(StandardCharsets.US_ASCII)), 0);
-                if (token.equals(readQuietly(file))) return new RunLock(file, channel, lock);
-            } catch (IOException | RuntimeException e) {
-                lock.release();
-                channel.close();
-                throw e;
+            Object now = fileKey(file);
+            if (key != null && key.equals(now)) {
+                try {
+                    channel.truncate(0);
+                    Disk.writeFully(channel, ByteBuffer.wrap(pid), 0);
+                    return new RunLock(file, channel, lock);
+                } catch (IOException | RuntimeException e) {
+                    channel.close();
+                    throw e;
+                }
             }
-            lock.release();
-            channel.close();
+            channel.close();                              // the name leads elsewhere now: take the new file's lock
         }
-        throw new IOException(file + ": could not take the run's lock (its directory keeps disappearing)");
+        return null;
+    }
+
+    private static RunConflictException held(RunFiles files, String holder, Path file) {
+        return new RunConflictException(files.out() + " is being computed by another run (process " + holder
+                + ", lock " + file + "): one run per output; wait for it to finish, or stop it and run again to"
+                + " resume");
+    }
+
+    private static Object fileKey(Path file) throws IOException {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+        } catch (NoSuchFileException e) {
+            return null;
+        }
     }
 
     private static String holder(FileChannel channel) {
         try {
-            ByteBuffer b = ByteBuffer.allocate(64);
+            ByteBuffer b = ByteBuffer.allocate(32);
             channel.read(b, 0);
             String text = new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII).trim();
-            int space = text.indexOf(' ');
-            return space > 0 ? text.substring(0, space) : "unknown";
+            return text.isEmpty() ? "unknown" : text;
         } catch (IOException e) {
             return "unknown";
         }
     }
 
-    private static String readQuietly(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.US_ASCII);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
     Path file() { return file; }
 
-    /** Releases the lock; the file stays (a removed lock file is {@link RunFiles#deleteDirectory}'s job). */
+    /** Releases the lock; the file stays (removing it is {@link RunFiles#deleteDirectory}'s job, before this). */
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
         try {
-            if (lock.isValid()) lock.release();
-            channel.close();
+            channel.close();                              // releases the lock
         } catch (IOException e) {
-            // closing the channel releases the lock whatever happens
+            // the descriptor is gone either way, and with it the lock
+        } finally {
+            HELD.remove(file);
         }
     }
 }
