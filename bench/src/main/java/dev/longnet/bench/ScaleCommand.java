@@ -1,5 +1,6 @@
 package dev.longnet.bench;
 
+import dev.longnet.storage.Disk;
 import dev.longnet.cli.Sizes;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
@@ -87,7 +88,7 @@ final class ScaleCommand implements Callable<Integer> {
         while (feasible * step <= max && feasible * step * bytesPerToken < free * 0.9) feasible *= step;
         if (feasible * bytesPerToken >= free * 0.9) throw new IOException("not even N=" + min + " fits the free disk in " + workDir);
         System.out.printf(Locale.ROOT, "scale: %s; %s free in %s: going up to N=2^%d (asked 2^%d)%n", config,
-                Sizes.bytes(free), workDir, log2(feasible), log2(max));
+                Disk.human(free), workDir, log2(feasible), log2(max));
 
         double peak = peakGflops != null ? peakGflops : Jmh.peak(true)[1];
         System.out.printf(Locale.ROOT, "scale: all-core FMA peak %.1f GFLOPS%n", peak);
@@ -146,7 +147,7 @@ final class ScaleCommand implements Callable<Integer> {
     private static void report(ScalePoint p) {
         System.out.printf(Locale.ROOT, "scale: %-7s N=2^%-2d %8.1f s %,12.0f tokens/s %7.1f GFLOPS (%4.1f%% of peak) peak RSS %s%n",
                 p.series(), log2(p.n()), p.seconds(), p.tokensPerSecond(), p.gflops(), 100 * p.fractionOfPeak(),
-                Sizes.bytes(p.peakRssBytes()));
+                Disk.human(p.peakRssBytes()));
     }
 
     private void write(List<ScalePoint> points, AttentionConfig config, double peak) throws IOException {

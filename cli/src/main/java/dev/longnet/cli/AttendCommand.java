@@ -7,11 +7,9 @@ import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.RunConflictException;
 import dev.longnet.engine.RunFiles;
 import dev.longnet.storage.DType;
-import dev.longnet.storage.NpyFile;
-import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,6 +23,13 @@ import picocli.CommandLine.Option;
                 + "command resumes it, and the output is bit-identical to an uninterrupted run. Watch a run with "
                 + "'longnet stat OUT.run'."})
 final class AttendCommand extends BaseCommand {
+    /** Changes the engine options before a run (identity from the command line; a kernel or budget from tests). */
+    private final UnaryOperator<DilatedAttention.Options> engine;
+
+    AttendCommand() { this(UnaryOperator.identity()); }
+
+    AttendCommand(UnaryOperator<DilatedAttention.Options> engine) { this.engine = engine; }
+
     @Mixin
     InputOptions inputs;
 
@@ -38,7 +43,8 @@ final class AttendCommand extends BaseCommand {
     ThreadOptions threads;
 
     @Option(names = "--backend", paramLabel = "B", defaultValue = "auto", completionCandidates = BackendNames.class,
-            description = "auto, cpu or cuda (default: auto, which picks the CPU engine in this build).")
+            description = "auto, cpu or cuda (default: auto, which picks CUDA when its libraries and a device are "
+                    + "present and says why not otherwise).")
     Backend backend;
 
     @Option(names = "--out-dtype", paramLabel = "TYPE", converter = NpyTypeConverter.class,
@@ -71,15 +77,17 @@ final class AttendCommand extends BaseCommand {
         config.validate();
         int threadCount = threads.threads();
         if (windowBudget != null && windowBudget < 1) throw usage("--window-budget must be positive, got " + windowBudget);
-        Shape shape = Shape.of(inputs.q);
+        if (out.toString().isEmpty()) throw usage("--out is empty: name the output file");
+        AttentionJob.Inputs shape = AttentionJob.Inputs.of(inputs.q);
         AttentionConfig attention = config.build(shape.heads(), shape.headDim());
-        DType outputType = outDtype != null ? outDtype : shape.dtype();
+        // Outputs are .npy, which holds f32 or f16; inputs of any other type give f32 outputs.
+        DType outputType = outDtype != null ? outDtype : shape.dtype().npyDescr() != null ? shape.dtype() : DType.F32;
         try (Backend.Choice choice = backend.resolve()) {
             return run(choice, attention, outputType, shape, threadCount);
         }
     }
 
-    private int run(Backend.Choice choice, AttentionConfig attention, DType outputType, Shape shape, int threadCount)
+    private int run(Backend.Choice choice, AttentionConfig attention, DType outputType, AttentionJob.Inputs shape, int threadCount)
             throws Exception {
         String backendName = choice.name();
         DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount)
@@ -87,7 +95,7 @@ final class AttendCommand extends BaseCommand {
         if (windowBudget != null) options = options.withBudget(windowBudget);
         note("backend: " + backendName + (backend == Backend.AUTO ? " (auto: " + choice.reason() + ")" : "")
                 + ", kernel " + options.kernel().name() + ", " + threadCount + " threads; " + attention);
-        if (testOptions != null) options = testOptions.apply(options);
+        options = engine.apply(options);
         if (!restart && RunFiles.resumable(out)) note("attend: resuming the run in " + RunFiles.directory(out));
         AttentionJob.Request request = AttentionJob.Request.of(inputs.q, inputs.k, inputs.v, out)
                 .withOutputType(outputType).withOverwrite(force).withRestart(restart).withCheckFinite(checkFinite);
@@ -129,27 +137,6 @@ final class AttendCommand extends BaseCommand {
     /** The names a run writes before the output is complete: OUT.partial and the run directory OUT.run. */
     static List<Path> temporaryFiles(Path out) {
         return RunFiles.temporaryFiles(out);
-    }
-
-    /** A test hook: changes the engine options of the next runs (an injected failing kernel, a small budget). */
-    static volatile java.util.function.UnaryOperator<DilatedAttention.Options> testOptions;
-
-    /** q's shape read from its header: (N, heads, headDim). */
-    record Shape(long n, int heads, int headDim, DType dtype) {
-        static Shape of(Path q) throws IOException {
-            try (NpyFile file = NpyFile.open(q)) {
-                long[] s = file.shape();
-                if (s.length != 3) {
-                    throw new Failure(q + ": expected shape (N, heads, headDim), got " + Arrays.toString(s));
-                }
-                if (s[1] > Integer.MAX_VALUE || s[2] > Integer.MAX_VALUE) {
-                    throw new Failure(q + ": shape " + Arrays.toString(s) + " has too many heads or too large a head dimension");
-                }
-                // Outputs are .npy, which holds f32 or f16; anything else is written as f32.
-                DType dtype = file.dtype().npyDescr() != null ? file.dtype() : DType.F32;
-                return new Shape(s[0], (int) s[1], (int) s[2], dtype);
-            }
-        }
     }
 
     public static final class BackendNames extends java.util.ArrayList<String> {

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.NotEnoughSpaceException;
 import dev.longnet.storage.TensorFormatException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -54,6 +55,7 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
             case DirectoryNotEmptyException d -> d.getFile() + ": directory not empty";
             case FileSystemException f -> f.getMessage();
             case TensorFormatException t -> t.getMessage();
+            case NotEnoughSpaceException n -> "disk full: " + n.getMessage();
             case IOException io -> diskFull(io) ? "disk full: " + io.getMessage() : "I/O error: " + io.getMessage();
             case Failure f -> f.getMessage();
             case IllegalArgumentException r -> r.getMessage();
@@ -64,8 +66,13 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
         return oneLine(text != null ? text : e.getClass().getSimpleName());
     }
 
+    /**
+     * A write the OS refused for want of space. Java reports ENOSPC only as an IOException carrying strerror's
+     * text, so that text is all there is to go by; the engine's own check before a run throws
+     * {@link NotEnoughSpaceException}.
+     */
     private static boolean diskFull(IOException e) {
-        return e.getMessage() != null && (e.getMessage().contains("No space left") || e.getMessage().contains("disk space"));
+        return e.getMessage() != null && e.getMessage().contains("No space left on device");
     }
 
     private static String oneLine(String text) {

@@ -2,6 +2,7 @@ package dev.longnet.cli;
 
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.storage.DType;
+import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -64,6 +65,12 @@ final class GenCommand extends BaseCommand {
         if (heads < 1) throw usage("--heads must be >= 1, got " + heads);
         if (headDim < 1) throw usage("--head-dim must be >= 1, got " + headDim);
         int threadCount = threads.threads();
+        long bytes;
+        try {
+            bytes = Generator.bytes(n, heads, headDim, dtype);               // before anything is created
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new Failure(dir + ": exists and is not a directory");
         Files.createDirectories(dir);
         List<Path> partials = new ArrayList<>();
@@ -80,7 +87,6 @@ final class GenCommand extends BaseCommand {
             Generator.write(dir, n, heads, headDim, dtype, seed, threadCount, windowRows, bar::update);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        long bytes = 3 * n * heads * (long) headDim * dtype.bytes();
         long peak = ProcSelf.peakRssBytes();
         String type = dtype.name().toLowerCase(Locale.ROOT);
         if (json) {
@@ -89,7 +95,7 @@ final class GenCommand extends BaseCommand {
                     .put("files", Generator.NAMES.stream().map(f -> dir.resolve(f).toString()).toList()).toString());
         } else {
             result(String.format(Locale.ROOT, "gen: wrote q, k, v (%d, %d, %d) %s, seed %d, to %s: %s in %.2f s, %,.0f tokens/s, peak RSS %s",
-                    n, heads, headDim, type, seed, dir, Sizes.bytes(bytes), seconds, n / seconds, Sizes.bytes(peak)));
+                    n, heads, headDim, type, seed, dir, Disk.human(bytes), seconds, n / seconds, Disk.human(peak)));
         }
         return 0;
     }

@@ -2,6 +2,7 @@ package dev.longnet.cli;
 
 import dev.longnet.engine.Parallel;
 import dev.longnet.storage.DType;
+import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
 import java.io.IOException;
@@ -93,10 +94,10 @@ public final class Generator {
     public static void write(Path dir, long n, int heads, int headDim, DType dtype, long seed, int threads,
                              long windowRows, LongConsumer tokensDone) throws IOException {
         long[] shape = {n, heads, headDim};
-        long rowElements = Math.multiplyExact((long) heads, headDim);
-        long rowBytes = Math.multiplyExact(rowElements, dtype.bytes());
+        long rowElements = (long) heads * headDim;
+        long rowBytes = rowElements * dtype.bytes();
         long rows = windowRows > 0 ? windowRows : Math.max(1, WINDOW_BYTES / rowBytes);
-        requireSpace(dir, Math.multiplyExact(3, Math.multiplyExact(n, rowBytes)));
+        Disk.requireSpace(dir.resolve(NAMES.getFirst()), bytes(n, heads, headDim, dtype), "q, k and v");
         List<NpyFile> files = new ArrayList<>();
         ExecutorService pool = Parallel.pool(threads, "longnet-gen");
         try {
@@ -145,12 +146,14 @@ public final class Generator {
         Parallel.runAll(pool, tasks);
     }
 
-    /** Refuses to start when the three files cannot fit: a mapped write to a full disk would crash, not fail. */
-    private static void requireSpace(Path dir, long needed) throws IOException {
-        long free = Files.getFileStore(dir.toAbsolutePath()).getUsableSpace();
-        if (free < needed) {
-            throw new IOException("not enough disk space in " + dir + ": q, k and v need " + Sizes.bytes(needed)
-                    + ", " + Sizes.bytes(free) + " is free");
+    /** Bytes of q, k and v together; refused, naming the flags, when the shape cannot be held in a file. */
+    static long bytes(long n, int heads, int headDim, DType dtype) {
+        try {
+            return Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(3L * heads, (long) headDim), dtype.bytes()), n);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("--n " + n + " x --heads " + heads + " x --head-dim " + headDim + " "
+                    + dtype.name().toLowerCase(java.util.Locale.ROOT) + " values are more than 2^63 bytes: choose a"
+                    + " smaller shape");
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.SafetensorsFile;
 import java.io.IOException;
@@ -42,12 +43,13 @@ final class InfoCommand extends BaseCommand {
     }
 
     private void describe(Path file) throws IOException {
-        long size = Files.size(file);                           // NoSuchFileException names the file
+        Disk.requireRegularFile(file);                          // a FIFO would block, a directory says nothing
+        long size = Files.size(file);
         if (isNpy(file)) {
             try (NpyFile npy = NpyFile.open(file)) {
                 out().printf(Locale.ROOT, "%s: npy %s, shape %s, %s, %d data bytes (%s), file %d bytes%n", file,
                         npy.header().version(), shape(npy.shape()), type(npy.dtype()), npy.dataBytes(),
-                        Sizes.bytes(npy.dataBytes()), size);
+                        Disk.human(npy.dataBytes()), size);
             }
             return;
         }
@@ -56,15 +58,34 @@ final class InfoCommand extends BaseCommand {
                     st.names().size() == 1 ? "" : "s", size);
             Map<String, String> metadata = st.metadata();
             if (!metadata.isEmpty()) {
-                out().println("  __metadata__: " + metadata.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-                        .collect(Collectors.joining(", ")));
+                out().println("  __metadata__: " + metadata.entrySet().stream()
+                        .map(e -> printable(e.getKey()) + "=" + printable(e.getValue())).collect(Collectors.joining(", ")));
             }
             for (String name : st.names()) {
                 SafetensorsFile.TensorInfo t = st.info(name);
-                out().printf(Locale.ROOT, "  %s: shape %s, %s, %d bytes (%s)%n", name, shape(t.shape()), type(t.dtype()),
-                        t.byteSize(), Sizes.bytes(t.byteSize()));
+                out().printf(Locale.ROOT, "  %s: shape %s, %s, %d bytes (%s)%n", printable(name), shape(t.shape()), type(t.dtype()),
+                        t.byteSize(), Disk.human(t.byteSize()));
             }
         }
+    }
+
+    /** Longest text shown of a name or metadata value from a file. */
+    static final int MAX_SHOWN = 200;
+
+    /**
+     * Text from a file as it may be shown on a terminal: control characters (C0, DEL, C1, which could move the
+     * cursor or retitle the window) escaped as \\uXXXX, and at most {@value #MAX_SHOWN} characters.
+     */
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder();
+        int shown = Math.min(text.length(), MAX_SHOWN);
+        for (int i = 0; i < shown; i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            else out.append(c);
+        }
+        if (shown < text.length()) out.append("... (").append(text.length() - shown).append(" more characters)");
+        return out.toString();
     }
 
     /** By the magic bytes, or by the name when the file is too short to tell. */

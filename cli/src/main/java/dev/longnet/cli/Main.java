@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
+import dev.longnet.engine.DilatedAttention;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -32,8 +34,23 @@ public final class Main implements Callable<Integer> {
 
     /** The command line with the project's error handling: one line per error, exit 1 or 2. */
     public static CommandLine commandLine() {
+        return commandLine(UnaryOperator.identity());
+    }
+
+    /**
+     * The command line, with attend's engine options passed through {@code engine} (an embedder's or a test's
+     * kernel, budget or listener).
+     */
+    public static CommandLine commandLine(UnaryOperator<DilatedAttention.Options> engine) {
         Errors errors = new Errors();
-        return new CommandLine(new Main())
+        CommandLine.IFactory defaults = CommandLine.defaultFactory();
+        CommandLine.IFactory factory = new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> type) throws Exception {
+                return type == AttendCommand.class ? type.cast(new AttendCommand(engine)) : defaults.create(type);
+            }
+        };
+        return new CommandLine(new Main(), factory)
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler(errors)
                 .setParameterExceptionHandler(errors);

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Disk;
 import dev.longnet.storage.ProcSelf;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
@@ -57,7 +58,7 @@ public final class ProgressDisplay implements AutoCloseable {
         if (!force && now - lastRss < RSS_INTERVAL_NANOS) return;
         lastRss = now;
         long rss = ProcSelf.rssBytes();
-        if (rss >= 0) bar.setExtraMessage(" RSS " + Sizes.bytes(rss));   // the bar prints it right after the speed
+        if (rss >= 0) bar.setExtraMessage(" RSS " + Disk.human(rss));   // the bar prints it right after the speed
     }
 
     @Override

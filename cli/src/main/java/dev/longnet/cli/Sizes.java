@@ -56,20 +56,6 @@ public final class Sizes {
         return new IllegalArgumentException("'" + text + "' is not a valid count: " + reason);
     }
 
-    /** Bytes in binary units, one decimal: "412.3 MiB". */
-    public static String bytes(long bytes) {
-        if (bytes < 0) return "n/a";
-        if (bytes < 1024) return bytes + " B";
-        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-        double value = bytes;
-        int unit = -1;
-        while (value >= 1024 && unit < units.length - 1) {
-            value /= 1024;
-            unit++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
-    }
-
     /** picocli converter for long options and list elements. */
     public static final class LongConverter implements ITypeConverter<Long> {
         @Override

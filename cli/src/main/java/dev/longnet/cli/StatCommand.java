@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Disk;
 import dev.longnet.engine.RunCounter;
 import dev.longnet.engine.RunFiles;
 import dev.longnet.storage.CountersFile;
@@ -121,7 +122,7 @@ final class StatCommand extends BaseCommand {
                 .put("counters", counters).toString();
     }
 
-    private static String bytes(long value) { return value < 0 ? "unknown" : Sizes.bytes(value); }
+    private static String bytes(long value) { return value < 0 ? "unknown" : Disk.human(value); }
 
     private static String duration(double seconds) {
         if (seconds < 120) return String.format(Locale.ROOT, "%.0f s", seconds);

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Disk;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
@@ -13,7 +14,7 @@ final class Summary {
     /** "N tokens in S s: T tokens/s, G GFLOPS, peak RSS M, backend cpu (kernel, threads)". */
     static String human(AttentionJob.Result r, String backend, int threads, long peakRss) {
         return String.format(Locale.ROOT, "%d tokens in %.2f s: %,.0f tokens/s, %.1f GFLOPS, peak RSS %s, backend %s (%s, %d threads)",
-                r.tokens(), r.seconds(), r.tokensPerSecond(), r.gflops(), Sizes.bytes(peakRss), backend, r.kernel(),
+                r.tokens(), r.seconds(), r.tokensPerSecond(), r.gflops(), Disk.human(peakRss), backend, r.kernel(),
                 threads);
     }
 

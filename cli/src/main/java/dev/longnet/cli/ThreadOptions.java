@@ -14,9 +14,17 @@ public final class ThreadOptions {
             description = "Worker threads (default: all cores).")
     Integer threads;
 
+    /** Most threads per core: more only costs memory and switches (and 2^29 of them never start). */
+    static final int MAX_PER_CORE = 4;
+
     int threads() {
-        if (threads == null) return Runtime.getRuntime().availableProcessors();
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (threads == null) return cores;
         if (threads < 1) throw new ParameterException(mixee.commandLine(), "--threads must be >= 1, got " + threads);
+        if (threads > MAX_PER_CORE * cores) {
+            throw new ParameterException(mixee.commandLine(), "--threads " + threads + " is more than " + MAX_PER_CORE
+                    + " per core (this machine has " + cores + " cores: at most " + MAX_PER_CORE * cores + ")");
+        }
         return threads;
     }
 }

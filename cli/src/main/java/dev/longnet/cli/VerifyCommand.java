@@ -46,7 +46,7 @@ final class VerifyCommand extends BaseCommand {
         config.validate();
         if (rows < 1) throw usage("--rows must be >= 1, got " + rows);
         if (tolerance != null && !(tolerance >= 0)) throw usage("--tolerance must be >= 0, got " + tolerance);
-        AttendCommand.Shape shape = AttendCommand.Shape.of(inputs.q);
+        AttentionJob.Inputs shape = AttentionJob.Inputs.of(inputs.q);
         AttentionConfig attention = config.build(shape.heads(), shape.headDim());
         try (NpyFile q = NpyFile.open(inputs.q); NpyFile k = NpyFile.open(inputs.k); NpyFile v = NpyFile.open(inputs.v);
              NpyFile o = NpyFile.open(out)) {

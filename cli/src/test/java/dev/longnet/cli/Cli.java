@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.DilatedAttention;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 
 /** Runs the CLI in process, as main() would, with stdout and stderr captured. */
@@ -25,9 +27,14 @@ final class Cli {
     }
 
     static Run run(String... args) {
+        return run(UnaryOperator.identity(), args);
+    }
+
+    /** Runs with the engine options of attend changed by {@code engine} (an injected kernel, a small budget). */
+    static Run run(UnaryOperator<DilatedAttention.Options> engine, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine command = Main.commandLine();
+        CommandLine command = Main.commandLine(engine);
         command.setOut(new PrintWriter(out, true));
         command.setErr(new PrintWriter(err, true));
         int code = command.execute(args);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.engine.AttentionKernel;
+import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.RunCounter;
 import dev.longnet.engine.RunFiles;
 import dev.longnet.engine.VectorAttentionKernel;
@@ -22,7 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterEach;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,10 +50,8 @@ class ResumeCommandTest {
         out = tmp.resolve("out.npy");
     }
 
-    @AfterEach
-    void unhook() {
-        AttendCommand.testOptions = null;
-    }
+    /** What the next attend runs change in the engine options (an injected failing kernel). */
+    private UnaryOperator<DilatedAttention.Options> engine = UnaryOperator.identity();
 
     /** The real kernel, throwing at its {@code failAt}-th call (under the same name: the same run). */
     static final class FailingKernel implements AttentionKernel {
@@ -85,7 +84,7 @@ class ResumeCommandTest {
                 "--k", tmp.resolve("k.npy").toString(), "--v", tmp.resolve("v.npy").toString(), "--out", output.toString()));
         args.addAll(List.of(CONFIG));
         args.addAll(List.of(extra));
-        return Cli.run(args.toArray(String[]::new));
+        return Cli.run(engine, args.toArray(String[]::new));
     }
 
     private byte[] uninterrupted() throws IOException {
@@ -95,8 +94,8 @@ class ResumeCommandTest {
         return Files.readAllBytes(base);
     }
 
-    private static void inject(long failAt, Supplier<? extends Throwable> failure) {
-        AttendCommand.testOptions = o -> o.withKernel(new FailingKernel(failAt, failure));
+    private void inject(long failAt, Supplier<? extends Throwable> failure) {
+        engine = o -> o.withKernel(new FailingKernel(failAt, failure));
     }
 
     @Test
@@ -131,7 +130,7 @@ class ResumeCommandTest {
                 + " truncated while in use): a fault occurred in an unsafe memory access operation; the partial run is"
                 + " kept in "), fault.err());
 
-        unhook();
+        engine = UnaryOperator.identity();
         Cli.Run resumed = attend(out);
         assertEquals(0, resumed.code(), resumed.toString());
         assertTrue(resumed.err().contains("attend: resuming the run in " + RunFiles.directory(out)), resumed.err());
@@ -149,7 +148,7 @@ class ResumeCommandTest {
     void aChangedConfigurationIsRefusedUnlessRestarted() throws IOException {
         inject(10, () -> new UncheckedIOException(new IOException("Input/output error")));
         assertEquals(1, attend(out, "--quiet").code());
-        unhook();
+        engine = UnaryOperator.identity();
         Cli.Run changed = attend(out, "--quiet", "--offsets", "paper");
         assertEquals(1, changed.code(), changed.toString());
         assertTrue(changed.oneErrorLine(), changed.toString());

@@ -33,9 +33,9 @@ class SizesTest {
 
     @Test
     void bytesAreShownInBinaryUnits() {
-        assertEquals("512 B", Sizes.bytes(512));
-        assertEquals("1.5 KiB", Sizes.bytes(1536));
-        assertEquals("2.0 GiB", Sizes.bytes(2L << 30));
-        assertEquals("n/a", Sizes.bytes(-1));
+        assertEquals("512 B", dev.longnet.storage.Disk.human(512));
+        assertEquals("1.5 KiB", dev.longnet.storage.Disk.human(1536));
+        assertEquals("2.0 GiB", dev.longnet.storage.Disk.human(2L << 30));
+        assertEquals("n/a", dev.longnet.storage.Disk.human(-1));
     }
 }

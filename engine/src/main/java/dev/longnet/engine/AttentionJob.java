@@ -42,7 +42,32 @@ public final class AttentionJob {
     }
 
     /** The inputs' checked shape. */
-    public record Inputs(long n, int heads, int headDim, DType dtype) { }
+    public record Inputs(long n, int heads, int headDim, DType dtype) {
+        /** q's shape, checked as a run checks it: (N, heads, headDim), N at least 1. */
+        public static Inputs of(NpyFile q) {
+            long[] shape = q.shape();
+            if (shape.length != 3) {
+                throw new IllegalArgumentException(q.path() + ": expected shape (N, heads, headDim), got "
+                        + Arrays.toString(shape));
+            }
+            if (shape[1] > Integer.MAX_VALUE || shape[2] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException(q.path() + ": shape " + Arrays.toString(shape) + " has too many heads"
+                        + " or too large a head dimension");
+            }
+            if (shape[0] == 0) {
+                throw new IllegalArgumentException(q.path() + ": shape " + Arrays.toString(shape) + " has no rows;"
+                        + " attention needs at least one token");
+            }
+            return new Inputs(shape[0], (int) shape[1], (int) shape[2], q.dtype());
+        }
+
+        /** The shape of the q file at {@code path}, from its header. */
+        public static Inputs of(Path path) throws IOException {
+            try (NpyFile q = NpyFile.open(path)) {
+                return of(q);
+            }
+        }
+    }
 
     /**
      * One file job.
@@ -186,26 +211,19 @@ public final class AttentionJob {
 
     /** Checks that q, k and v agree with each other and with the configuration; returns their shape. */
     public static Inputs check(AttentionConfig config, NpyFile q, NpyFile k, NpyFile v) {
+        Inputs inputs = Inputs.of(q);
         long[] shape = q.shape();
-        if (shape.length != 3) {
-            throw new IllegalArgumentException(q.path() + ": expected shape (N, heads, headDim), got "
-                    + Arrays.toString(shape));
-        }
         for (NpyFile other : new NpyFile[]{k, v}) {
             if (!Arrays.equals(other.shape(), shape)) {
                 throw new IllegalArgumentException(other.path() + ": shape " + Arrays.toString(other.shape())
                         + " does not match q's " + Arrays.toString(shape) + " (" + q.path() + ")");
             }
         }
-        if (shape[1] != config.heads() || shape[2] != config.headDim()) {
+        if (inputs.heads() != config.heads() || inputs.headDim() != config.headDim()) {
             throw new IllegalArgumentException(q.path() + ": shape " + Arrays.toString(shape) + " has " + shape[1]
                     + " heads of dimension " + shape[2] + ", but the configuration says heads=" + config.heads()
                     + " headDim=" + config.headDim());
         }
-        if (shape[0] == 0) {
-            throw new IllegalArgumentException(q.path() + ": shape " + Arrays.toString(shape) + " has no rows; attention"
-                    + " needs at least one token");
-        }
-        return new Inputs(shape[0], (int) shape[1], (int) shape[2], q.dtype());
+        return inputs;
     }
 }

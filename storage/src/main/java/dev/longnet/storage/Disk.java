@@ -47,7 +47,7 @@ public final class Disk {
         FileStore store = Files.getFileStore(parent);
         if (store.isReadOnly()) {
             throw new java.nio.file.FileSystemException(parent.toString(), null,
-                    "cannot write " + file + ": " + parent + " is on a read-only file system");
+                    "is on a read-only file system (cannot write " + file.getFileName() + ")");
         }
         if (!Files.isWritable(parent)) throw new java.nio.file.AccessDeniedException(parent.toString());
         long free = store.getUsableSpace();
