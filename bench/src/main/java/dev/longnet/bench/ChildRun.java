@@ -1,40 +1,42 @@
 package dev.longnet.bench;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
+import dev.longnet.storage.ChildJvm;
+import dev.longnet.storage.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
 
 /**
- * Runs one {@code longnet} command in a child JVM (same java, flags and class path as this one), so that each
+ * Runs one {@code longnet} command in a child JVM ({@link ChildJvm}: same java, flags and class path as this one), so that each
  * point of a benchmark has its own process: its peak RSS (VmHWM) and I/O counters are its own.
  */
 final class ChildRun {
-    private static final Pattern NUMBER = Pattern.compile("\"([A-Za-z]+)\":(-?[0-9.eE+-]+)");
-
     private ChildRun() { }
 
     /** Runs {@code longnet args... --json --quiet} and returns the numbers of its JSON summary by key. */
-    static java.util.Map<String, Double> longnet(List<String> args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java"));
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add("dev.longnet.cli.Main");
-        command.addAll(args);
-        command.add("--json");
-        command.add("--quiet");
-        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    static Map<String, Double> longnet(List<String> args) throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(args);
+        all.add("--json");
+        all.add("--quiet");
+        Process process = new ProcessBuilder(ChildJvm.command(List.of(), "dev.longnet.cli.Main", all))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int exit = process.waitFor();
         if (exit != 0) throw new IOException("longnet " + String.join(" ", args) + " failed with exit code " + exit);
-        java.util.Map<String, Double> numbers = new java.util.LinkedHashMap<>();
-        Matcher m = NUMBER.matcher(out);
-        while (m.find()) numbers.putIfAbsent(m.group(1), Double.parseDouble(m.group(2)));
+        Map<String, Double> numbers = new LinkedHashMap<>();
+        collectNumbers(Json.parse(out), numbers);
         return numbers;
+    }
+
+    /** Every number of a parsed JSON value by its key, nested objects included; the first of a key wins. */
+    private static void collectNumbers(Object value, Map<String, Double> numbers) {
+        if (!(value instanceof Map<?, ?> map)) return;
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+            if (e.getValue() instanceof Number n) numbers.putIfAbsent((String) e.getKey(), n.doubleValue());
+            else collectNumbers(e.getValue(), numbers);
+        }
     }
 }

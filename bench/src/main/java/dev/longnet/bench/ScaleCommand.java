@@ -1,6 +1,7 @@
 package dev.longnet.bench;
 
 import dev.longnet.storage.Disk;
+import dev.longnet.storage.Json;
 import dev.longnet.cli.Sizes;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
@@ -65,7 +66,8 @@ final class ScaleCommand implements Callable<Integer> {
     @Option(names = "--peak-gflops", description = "All-core FMA peak in GFLOPS; measured with JMH when not given.")
     Double peakGflops;
 
-    @Option(names = "--results", description = "Results directory (default results/scale-DATE).")
+    @Option(names = {"--out", "--results"}, paramLabel = "DIR",
+            description = "Results directory (default results/scale-DATE); --results is the old name.")
     Path results;
 
     @Option(names = "--work-dir", description = "Where the generated files go (default RESULTS/data); emptied after each N.")
@@ -153,9 +155,9 @@ final class ScaleCommand implements Callable<Integer> {
     private void write(List<ScalePoint> points, AttentionConfig config, double peak) throws IOException {
         Files.writeString(results.resolve("scale.csv"),
                 ScalePoint.CSV_HEADER + "\n" + points.stream().map(ScalePoint::csv).collect(Collectors.joining("\n")) + "\n");
-        Files.writeString(results.resolve("scale.json"), String.format(Locale.ROOT,
-                "{\"config\":\"%s\",\"peakGflops\":%.2f,\"threads\":%d,\"points\":[%s]}%n", config, peak, threads,
-                points.stream().map(ScalePoint::json).collect(Collectors.joining(","))));
+        Files.writeString(results.resolve("scale.json"), Json.object().put("config", config.toString())
+                .put("peakGflops", peak).put("threads", threads)
+                .put("points", points.stream().map(ScalePoint::json).toList()) + "\n");
         String title = String.format(Locale.ROOT, "longnet-java scaling: H=%d d=%d %s, %d threads", heads, headDim,
                 config.levels().stream().map(Level::toString).collect(Collectors.joining(" ")), threads);
         Files.writeString(results.resolve("scale.svg"), Chart.svg(title, points));

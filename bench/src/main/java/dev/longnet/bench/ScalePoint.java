@@ -1,5 +1,6 @@
 package dev.longnet.bench;
 
+import dev.longnet.storage.Json;
 import java.util.Locale;
 
 /** One measured point of the scaling harness. */
@@ -16,11 +17,11 @@ record ScalePoint(String series, long n, double seconds, double tokensPerSecond,
                 microsPerToken(), gflops, fractionOfPeak, peakRssBytes, storageReadBytes, storageWriteBytes);
     }
 
-    String json() {
-        return String.format(Locale.ROOT, "{\"series\":\"%s\",\"n\":%d,\"seconds\":%.3f,\"tokensPerSecond\":%.1f,"
-                        + "\"usPerToken\":%.4f,\"gflops\":%.2f,\"fractionOfPeak\":%.4f,\"peakRssBytes\":%d,"
-                        + "\"storageReadBytes\":%d,\"storageWriteBytes\":%d}", series, n, seconds, tokensPerSecond,
-                microsPerToken(), gflops, fractionOfPeak, peakRssBytes, storageReadBytes, storageWriteBytes);
+    Json.Obj json() {
+        return Json.object().put("series", series).put("n", n).put("seconds", seconds)
+                .put("tokensPerSecond", tokensPerSecond).put("usPerToken", microsPerToken()).put("gflops", gflops)
+                .put("fractionOfPeak", fractionOfPeak).put("peakRssBytes", peakRssBytes)
+                .put("storageReadBytes", storageReadBytes).put("storageWriteBytes", storageWriteBytes);
     }
 
     String row() {

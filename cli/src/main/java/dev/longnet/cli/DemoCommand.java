@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Json;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
@@ -31,8 +32,9 @@ final class DemoCommand extends BaseCommand {
             description = "Sequence length (default: ${DEFAULT-VALUE}).")
     long n;
 
-    @Option(names = "--keep", paramLabel = "DIR",
-            description = "Work in DIR instead of a temporary directory and keep q, k, v and out.npy there (replacing them).")
+    @Option(names = {"--out", "--keep"}, paramLabel = "DIR",
+            description = "Work in DIR instead of a temporary directory and keep q, k, v and out.npy there (replacing"
+                    + " them); --keep is the old name.")
     Path keep;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of q, k, v (default: 0).")
@@ -94,7 +96,7 @@ final class DemoCommand extends BaseCommand {
             if (json) {
                 result(Summary.json(result, config, backend, threadCount, peak)
                         .put("genSeconds", genSeconds)
-                        .put("verify", new Json().put("ok", ok).put("positions", check.positions())
+                        .put("verify", Json.object().put("ok", ok).put("positions", check.positions())
                                 .put("maxAbsError", check.maxAbsError()).put("tolerance", tolerance))
                         .put("dir", keep != null ? dir.toString() : null).toString());
             } else {

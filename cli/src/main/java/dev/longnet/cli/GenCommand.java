@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Json;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.Disk;
@@ -90,7 +91,7 @@ final class GenCommand extends BaseCommand {
         long peak = ProcSelf.peakRssBytes();
         String type = dtype.name().toLowerCase(Locale.ROOT);
         if (json) {
-            result(new Json().put("tokens", n).put("seconds", seconds).put("tokensPerSecond", n / seconds)
+            result(Json.object().put("tokens", n).put("seconds", seconds).put("tokensPerSecond", n / seconds)
                     .put("bytes", bytes).put("peakRssBytes", peak).put("dtype", type).put("seed", seed)
                     .put("files", Generator.NAMES.stream().map(f -> dir.resolve(f).toString()).toList()).toString());
         } else {

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Json;
 import dev.longnet.storage.Disk;
 import dev.longnet.engine.RunCounter;
 import dev.longnet.engine.RunFiles;
@@ -54,7 +55,7 @@ final class StatCommand extends BaseCommand {
                 snapshot = CountersFile.read(counters);
             } catch (NoSuchFileException e) {
                 // The run removed its directory: it finished and committed its output.
-                result(json ? new Json().put("dir", dir.toString()).put("state", "finished").toString()
+                result(json ? Json.object().put("dir", dir.toString()).put("state", "finished").toString()
                         : dir + ": finished (the run directory is gone; the output is committed)");
                 return 0;
             }
@@ -115,9 +116,9 @@ final class StatCommand extends BaseCommand {
     }
 
     private static String json(Path dir, CountersFile.Snapshot s, String status) {
-        Json counters = new Json();
+        Json.Obj counters = Json.object();
         for (CountersFile.Counter c : s.counters()) counters.put(c.label(), c.value());
-        return new Json().put("dir", dir.toString()).put("state", status).put("pid", s.pid())
+        return Json.object().put("dir", dir.toString()).put("state", status).put("pid", s.pid())
                 .put("startMillis", s.startMillis()).put("heartbeatMillis", s.heartbeatMillis())
                 .put("counters", counters).toString();
     }

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Json;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
@@ -18,8 +19,8 @@ final class Summary {
                 threads);
     }
 
-    static Json json(AttentionJob.Result r, AttentionConfig config, String backend, int threads, long peakRss) {
-        return new Json()
+    static Json.Obj json(AttentionJob.Result r, AttentionConfig config, String backend, int threads, long peakRss) {
+        return Json.object()
                 .put("tokens", r.tokens())
                 .put("seconds", r.seconds())
                 .put("tokensPerSecond", r.tokensPerSecond())
@@ -37,8 +38,8 @@ final class Summary {
                 .put("config", config(config));
     }
 
-    static Json config(AttentionConfig config) {
-        return new Json()
+    static Json.Obj config(AttentionConfig config) {
+        return Json.object()
                 .put("segments", config.levels().stream().map(Level::segmentLength).toList())
                 .put("dilations", config.levels().stream().map(Level::dilation).toList())
                 .put("heads", config.heads())

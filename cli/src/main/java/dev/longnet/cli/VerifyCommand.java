@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Json;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
 import dev.longnet.storage.NpyFile;
@@ -58,7 +59,7 @@ final class VerifyCommand extends BaseCommand {
             double seconds = (System.nanoTime() - start) / 1e9;
             boolean ok = r.within(limit);
             if (json) {
-                result(new Json().put("ok", ok).put("positions", r.positions()).put("heads", r.heads())
+                result(Json.object().put("ok", ok).put("positions", r.positions()).put("heads", r.heads())
                         .put("maxAbsError", r.maxAbsError()).put("tolerance", limit)
                         .put("worstPosition", r.worstPosition()).put("worstHead", r.worstHead())
                         .put("seconds", seconds).put("config", Summary.config(attention)).toString());

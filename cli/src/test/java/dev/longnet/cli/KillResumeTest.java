@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.ChildJvm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,7 +11,6 @@ import dev.longnet.engine.RunFiles;
 import dev.longnet.storage.CountersFile;
 import dev.longnet.storage.NpyFile;
 import java.io.File;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -97,14 +97,8 @@ class KillResumeTest {
 
     /** `longnet attend` in a child JVM: this JVM's java, class path and module flags, main dev.longnet.cli.Main. */
     private Process start(Path out, String name) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--")) command.add(arg);                      // --add-modules, --add-exports, ...
-        }
-        command.addAll(List.of("-Xmx512m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                "dev.longnet.cli.Main"));
-        command.addAll(List.of(attendArgs(out)));
+        List<String> command = ChildJvm.command(List.of("-Xmx512m", "-XX:+UseSerialGC"), "dev.longnet.cli.Main",
+                List.of(attendArgs(out)));
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectOutput(tmp.resolve(name + ".out").toFile()).redirectError(tmp.resolve(name + ".err").toFile());
         builder.environment().remove("JAVA_TOOL_OPTIONS");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.storage.DType;
+import dev.longnet.storage.Json;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -35,15 +36,27 @@ class TestVectorsTest {
         }
         Map<String, Object> json = (Map<String, Object>) Json.parse(text);
         Map<String, Object> c = (Map<String, Object>) json.get("config");
-        long[] w = ((List<Double>) c.get("segment_lengths")).stream().mapToLong(Double::longValue).toArray();
-        int[] r = ((List<Double>) c.get("dilation_rates")).stream().mapToInt(Double::intValue).toArray();
-        AttentionConfig config = AttentionConfig.builder().levels(w, r).heads(((Double) c.get("H")).intValue())
-                .headDim(((Double) c.get("D")).intValue()).causal((Boolean) c.get("causal")).offsetRule(rule)
-                .scale(((Double) c.get("softmax_scale")).floatValue()).build();
+        long[] w = ((List<Number>) c.get("segment_lengths")).stream().mapToLong(Number::longValue).toArray();
+        int[] r = ((List<Number>) c.get("dilation_rates")).stream().mapToInt(Number::intValue).toArray();
+        AttentionConfig config = AttentionConfig.builder().levels(w, r).heads(((Number) c.get("H")).intValue())
+                .headDim(((Number) c.get("D")).intValue()).causal((Boolean) c.get("causal")).offsetRule(rule)
+                .scale(((Number) c.get("softmax_scale")).floatValue()).build();
         String suffix = rule == HeadOffsetRule.TORCHSCALE ? "torchscale_head_groups" : "paper_offsets";
-        return new Vector(config, ((Double) c.get("N")).intValue(), Json.flatten(json.get("q")),
-                Json.flatten(json.get("k")), Json.flatten(json.get("v")),
-                Json.flatten(json.get("expected_clean_" + suffix)), Json.flatten(json.get("level_lse_" + suffix)));
+        return new Vector(config, ((Number) c.get("N")).intValue(), flatten(json.get("q")),
+                flatten(json.get("k")), flatten(json.get("v")),
+                flatten(json.get("expected_clean_" + suffix)), flatten(json.get("level_lse_" + suffix)));
+    }
+
+    /** The numbers of nested lists in order; null (the vectors' -inf) as negative infinity. */
+    private static double[] flatten(Object nested) {
+        java.util.List<Double> values = new java.util.ArrayList<>();
+        flattenInto(nested, values);
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static void flattenInto(Object o, java.util.List<Double> values) {
+        if (o instanceof List<?> list) for (Object x : list) flattenInto(x, values);
+        else values.add(o == null ? Double.NEGATIVE_INFINITY : ((Number) o).doubleValue());
     }
 
     @ParameterizedTest(name = "{0} {1}")

@@ -6,11 +6,17 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
+import tools.jackson.core.TokenStreamLocation;
 
 /**
  * The JSON header of a safetensors file, validated against the data section it describes: every tensor's dtype is
@@ -21,76 +27,64 @@ import java.util.Map;
 record SafetensorsHeader(Map<String, SafetensorsFile.TensorInfo> tensors, Map<String, String> metadata) {
     private static final String METADATA_KEY = "__metadata__";
 
-    /** Parses json (the header's bytes, UTF-8) for a data section of dataBytes bytes. */
-    static SafetensorsHeader parse(Path file, byte[] json, long dataBytes) throws TensorFormatException {
+    /** Parses the header's bytes (UTF-8 JSON) for a data section of dataBytes bytes. */
+    static SafetensorsHeader parse(Path file, byte[] header, long dataBytes) throws TensorFormatException {
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(json)).toString();
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(header)).toString();
         } catch (CharacterCodingException e) {
             throw new TensorFormatException(file, "header is not valid UTF-8");
         }
         if (text.isEmpty() || text.charAt(0) != '{') {
             throw new TensorFormatException(file, "header does not start with '{'");
         }
-        JsonReader reader = new JsonReader(file, text);
         Map<String, SafetensorsFile.TensorInfo> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
-        boolean sawMetadata = false;
-        reader.expect('{');
-        if (!reader.consume('}')) {
-            do {
-                String name = reader.readString();
-                reader.expect(':');
+        try (JsonParser json = Json.FACTORY.createParser(ObjectReadContext.empty(), text)) {
+            expect(file, json, JsonToken.START_OBJECT, "'{'");
+            // Duplicate keys, at any level, are refused by the parser (strict duplicate detection).
+            for (String name = json.nextName(); name != null; name = json.nextName()) {
                 if (name.equals(METADATA_KEY)) {
-                    if (sawMetadata) throw reader.error("duplicate key \"" + METADATA_KEY + "\"");
-                    sawMetadata = true;
-                    readMetadata(reader, metadata);
+                    readMetadata(file, json, metadata);
                 } else {
-                    if (tensors.containsKey(name)) throw reader.error("duplicate tensor \"" + name + "\"");
-                    tensors.put(name, readTensor(file, reader, name, dataBytes));
+                    tensors.put(name, readTensor(file, json, name, dataBytes));
                 }
-            } while (reader.consume(','));
-            reader.expect('}');
+            }
+            if (json.nextToken() != null) throw error(file, json, "unexpected text after the header object");
+        } catch (JacksonException e) {
+            throw new TensorFormatException(file, "malformed JSON header at " + where(e.getLocation()) + ": "
+                    + String.valueOf(e.getOriginalMessage()).replaceAll("\\s*\\R\\s*", " "));
         }
-        if (!reader.atEnd()) throw reader.error("unexpected text after the header object");
         checkNoOverlap(file, tensors);
         return new SafetensorsHeader(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
     }
 
-    private static void readMetadata(JsonReader json, Map<String, String> metadata) throws TensorFormatException {
-        json.expect('{');
-        if (json.consume('}')) return;
-        do {
-            String key = json.readString();
-            json.expect(':');
-            if (metadata.put(key, json.readString()) != null) throw json.error("duplicate metadata key \"" + key + "\"");
-        } while (json.consume(','));
-        json.expect('}');
+    private static void readMetadata(Path file, JsonParser json, Map<String, String> metadata) throws TensorFormatException {
+        expect(file, json, JsonToken.START_OBJECT, "an object of strings");
+        for (String key = json.nextName(); key != null; key = json.nextName()) {
+            expect(file, json, JsonToken.VALUE_STRING, "a string");
+            metadata.put(key, json.getString());
+        }
     }
 
-    private static SafetensorsFile.TensorInfo readTensor(Path file, JsonReader json, String name, long dataBytes)
+    private static SafetensorsFile.TensorInfo readTensor(Path file, JsonParser json, String name, long dataBytes)
             throws TensorFormatException {
         String dtypeName = null;
         long[] shape = null;
         long[] offsets = null;
-        json.expect('{');
-        if (!json.consume('}')) {
-            do {
-                String key = json.readString();
-                json.expect(':');
-                switch (key) {
-                    case "dtype" -> { if (dtypeName != null) throw duplicate(json, name, key); dtypeName = json.readString(); }
-                    case "shape" -> { if (shape != null) throw duplicate(json, name, key); shape = json.readLongArray(); }
-                    case "data_offsets" -> {
-                        if (offsets != null) throw duplicate(json, name, key);
-                        offsets = json.readLongArray();
-                    }
-                    default -> throw json.error("unexpected key \"" + key + "\" in tensor \"" + name
-                            + "\" (expected dtype, shape, data_offsets)");
+        expect(file, json, JsonToken.START_OBJECT, "an object (dtype, shape, data_offsets)");
+        for (String key = json.nextName(); key != null; key = json.nextName()) {
+            switch (key) {
+                case "dtype" -> {
+                    expect(file, json, JsonToken.VALUE_STRING, "a string");
+                    dtypeName = json.getString();
                 }
-            } while (json.consume(','));
-            json.expect('}');
+                case "shape" -> shape = readLongArray(file, json);
+                case "data_offsets" -> offsets = readLongArray(file, json);
+                default -> throw error(file, json, "unexpected key \"" + key + "\" in tensor \"" + name
+                        + "\" (expected dtype, shape, data_offsets)");
+            }
         }
         String where = "tensor \"" + name + "\"";
         if (dtypeName == null) throw new TensorFormatException(file, where + " has no dtype");
@@ -125,8 +119,33 @@ record SafetensorsHeader(Map<String, SafetensorsFile.TensorInfo> tensors, Map<St
         return new SafetensorsFile.TensorInfo(name, dtype, shape, begin, end);
     }
 
-    private static TensorFormatException duplicate(JsonReader json, String name, String key) {
-        return json.error("duplicate key \"" + key + "\" in tensor \"" + name + "\"");
+    /** An array of integers that fit a long: [1, 2, 3]; fractions and exponents are refused. */
+    private static long[] readLongArray(Path file, JsonParser json) throws TensorFormatException {
+        expect(file, json, JsonToken.START_ARRAY, "an array of integers");
+        long[] values = new long[4];
+        int count = 0;
+        while (json.nextToken() != JsonToken.END_ARRAY) {
+            if (json.currentToken() != JsonToken.VALUE_NUMBER_INT) throw error(file, json, "expected an integer");
+            if (json.getNumberType() != JsonParser.NumberType.INT && json.getNumberType() != JsonParser.NumberType.LONG) {
+                throw error(file, json, "integer too large");
+            }
+            if (count == values.length) values = Arrays.copyOf(values, count * 2);
+            values[count++] = json.getLongValue();
+        }
+        return Arrays.copyOf(values, count);
+    }
+
+    /** Moves to the next token and requires it to be {@code token}. */
+    private static void expect(Path file, JsonParser json, JsonToken token, String what) throws TensorFormatException {
+        if (json.nextToken() != token) throw error(file, json, "expected " + what);
+    }
+
+    private static TensorFormatException error(Path file, JsonParser json, String reason) {
+        return new TensorFormatException(file, "malformed JSON header at " + where(json.currentLocation()) + ": " + reason);
+    }
+
+    private static String where(TokenStreamLocation at) {
+        return at == null ? "an unknown position" : "character " + at.getCharOffset();
     }
 
     private static void checkNoOverlap(Path file, Map<String, SafetensorsFile.TensorInfo> tensors)

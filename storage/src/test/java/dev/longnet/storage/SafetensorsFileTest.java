@@ -230,6 +230,13 @@ class SafetensorsFileTest {
     }
 
     @Test
+    void malformedJsonSaysWhere() throws IOException {
+        expectError("{\"x\":{\"dtype\":F32,\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+                "malformed JSON header at character 14: ");
+        expectError("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"x\":{}}", 4, "Duplicate");
+    }
+
+    @Test
     void rejectsInvalidUtf8() throws IOException {
         byte[] bytes = safetensors("{\"x\":{}}", new byte[0]);
         bytes[10] = (byte) 0xC3;   // a lead byte followed by '"': not UTF-8
