@@ -46,9 +46,9 @@ public final class VectorAttentionKernel implements AttentionKernel {
         int rows = qTo - qFrom;
         if (rows <= 0) return;
         int d = q.cols();
-        Workspace ws = workspace(d, roundUp(rows, MR));
+        Workspace ws = workspace(d, Align.roundUp(rows, MR));
         int dPad = ws.dPad;
-        int rowsPad = roundUp(rows, MR);
+        int rowsPad = Align.roundUp(rows, MR);
 
         for (int i = 0; i < rowsPad; i++) {
             if (i < rows) {
@@ -71,7 +71,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
                 int firstQuery = qFrom + i0;
                 int visible = causal ? Math.min(n, firstQuery + MR - k0) : n;   // keys any row of the block sees
                 if (visible <= 0) continue;
-                int used = roundUp(visible, NR);
+                int used = Align.roundUp(visible, NR);
                 scores(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
                 for (int r = 0; r < MR; r++) {
                     int rowVisible = causal ? Math.min(n, firstQuery + r + 1 - k0) : n;
@@ -106,7 +106,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
             v.readRow(k0 + j, ws.v, j * ws.dPad, 1f);
             if (!inBounds(ws.v, j * ws.dPad, d, V_BOUND)) throw new NonFiniteInputException("v", k0 + j);
         }
-        int padEnd = roundUp(n, NR);
+        int padEnd = Align.roundUp(n, NR);
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
     }
 
@@ -248,7 +248,6 @@ public final class VectorAttentionKernel implements AttentionKernel {
         return ws;
     }
 
-    static int roundUp(int x, int multiple) { return (x + multiple - 1) / multiple * multiple; }
 
     /** Per-thread buffers; padded columns [d, dPad) of q, o and v stay zero for the workspace's life. */
     private static final class Workspace {
@@ -263,7 +262,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
 
         Workspace(int d, int rowCapacity) {
             this.d = d;
-            this.dPad = roundUp(d, NR);
+            this.dPad = Align.roundUp(d, NR);
             this.keyChunk = Math.clamp(CHUNK_FLOATS / dPad / NR * NR, NR, MAX_KEY_CHUNK);
             this.rowCapacity = rowCapacity;
             q = new float[rowCapacity * dPad];

@@ -61,7 +61,7 @@ public final class Disk {
     public static void requireRegularFile(Path file) throws IOException {
         if (Files.isRegularFile(file)) return;
         if (Files.isDirectory(file)) throw new TensorFormatException(file, "is a directory, not a tensor file");
-        if (!Files.exists(file)) throw new NoSuchFileException(file.toString(), null, file + ": no such file");
+        if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
         throw new TensorFormatException(file, "is not a regular file (a pipe, a socket or a device); tensors are read"
                 + " from regular files only");
     }

@@ -1,5 +1,6 @@
 package dev.longnet.engine.cuda;
 
+import dev.longnet.engine.Align;
 import dev.longnet.engine.AttentionKernel;
 import dev.longnet.engine.LogSumExp;
 import dev.longnet.engine.View;
@@ -137,7 +138,7 @@ public final class CudaAttentionKernel implements AttentionKernel, AutoCloseable
             long keyOffset = c0 - ws.keysFrom;
             long kPointer = ws.devK + keyOffset * d * ws.qkType.bytes();
             long vPointer = ws.devV32 + keyOffset * d * 4L;
-            int ld = roundUp(n, 4);                                        // 16-byte aligned score rows
+            int ld = Align.roundUp(n, 4);                                        // 16-byte aligned score rows
             int qkType = Cublas.dataType(ws.qkType);
             int compute = options.tf32() && ws.qkType == DType.F32 ? Cublas.COMPUTE_32F_FAST_TF32 : Cublas.COMPUTE_32F;
             // Row-major S (rows × n, ld) is column-major Sᵀ (n × rows) = K·Qᵀ: A = K (column-major d × n, transposed),
@@ -258,7 +259,6 @@ public final class CudaAttentionKernel implements AttentionKernel, AutoCloseable
         }
     }
 
-    static int roundUp(int x, int multiple) { return (x + multiple - 1) / multiple * multiple; }
 
     /**
      * The sizes of a workspace for head dimension d within the budget: {queryRows, keyRows}. Scores take
@@ -310,7 +310,7 @@ public final class CudaAttentionKernel implements AttentionKernel, AutoCloseable
             long qBytes = (long) queryRows * d * qkType.bytes();
             long kBytes = (long) keyRows * d * qkType.bytes();
             long vBytes = (long) keyRows * d * vType.bytes();
-            long sBytes = (long) queryRows * roundUp(keyRows, 4) * 4;
+            long sBytes = (long) queryRows * Align.roundUp(keyRows, 4) * 4;
             long oBytes = (long) queryRows * d * 4;
             long lBytes = (long) queryRows * 4;
             queue = device.newQueue();

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.longnet.engine.Align;
 import dev.longnet.storage.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -162,7 +163,7 @@ final class CudaDevice implements DeviceOps {
             values.set(JAVA_LONG, 32, firstKey);
             values.set(JAVA_INT, 40, causal ? 1 : 0);
             values.set(JAVA_LONG, 48, lse);
-            int block = Math.min(256, Math.max(32, roundUp(n, 32)));
+            int block = Math.min(256, Math.max(32, Align.roundUp(n, 32)));
             driver.launch(CudaKernels.SOFTMAX, kernels.softmax, rows, block, 0, stream, pointers);
         }
 
@@ -173,7 +174,7 @@ final class CudaDevice implements DeviceOps {
             values.set(JAVA_LONG, 16, o);
             values.set(JAVA_LONG, 24, l);
             values.set(JAVA_INT, 32, d);
-            int block = Math.min(256, Math.max(32, roundUp(d, 32)));
+            int block = Math.min(256, Math.max(32, Align.roundUp(d, 32)));
             driver.launch(CudaKernels.MERGE, kernels.merge, rows, block, 0, stream, pointers);
         }
 
@@ -206,5 +207,4 @@ final class CudaDevice implements DeviceOps {
         }
     }
 
-    static int roundUp(int x, int multiple) { return (x + multiple - 1) / multiple * multiple; }
 }

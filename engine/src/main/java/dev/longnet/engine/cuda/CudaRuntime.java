@@ -1,7 +1,6 @@
 package dev.longnet.engine.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -58,23 +57,20 @@ public final class CudaRuntime {
     static final NativeFunction EVENT_CREATE = NativeFunction.of("cudaEventCreate", JAVA_INT, ADDRESS);
     static final NativeFunction EVENT_RECORD = NativeFunction.of("cudaEventRecord", JAVA_INT, ADDRESS, ADDRESS);
     static final NativeFunction EVENT_SYNCHRONIZE = NativeFunction.of("cudaEventSynchronize", JAVA_INT, ADDRESS);
-    static final NativeFunction EVENT_ELAPSED_TIME =
-            NativeFunction.of("cudaEventElapsedTime", JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
     static final NativeFunction EVENT_DESTROY = NativeFunction.of("cudaEventDestroy", JAVA_INT, ADDRESS);
     static final NativeFunction GET_ERROR_STRING = NativeFunction.of("cudaGetErrorString", ADDRESS, JAVA_INT);
-    static final NativeFunction GET_LAST_ERROR = NativeFunction.of("cudaGetLastError", JAVA_INT);
 
     /** Every function bound, for the prototype tests. */
     static final List<NativeFunction> FUNCTIONS = List.of(GET_DEVICE_COUNT, SET_DEVICE, DEVICE_GET_ATTRIBUTE,
             RUNTIME_GET_VERSION, DRIVER_GET_VERSION, MEM_GET_INFO, MALLOC, FREE, MALLOC_HOST, FREE_HOST, MEMCPY_ASYNC,
             MEMSET_ASYNC, STREAM_CREATE, STREAM_CREATE_WITH_FLAGS, STREAM_DESTROY, STREAM_SYNCHRONIZE, EVENT_CREATE,
-            EVENT_RECORD, EVENT_SYNCHRONIZE, EVENT_ELAPSED_TIME, EVENT_DESTROY, GET_ERROR_STRING, GET_LAST_ERROR);
+            EVENT_RECORD, EVENT_SYNCHRONIZE, EVENT_DESTROY, GET_ERROR_STRING);
 
     private final NativeLibraries.Loaded library;
     private final MethodHandle getDeviceCount, setDevice, deviceGetAttribute, runtimeGetVersion, driverGetVersion,
             memGetInfo, malloc, free, mallocHost, freeHost, memcpyAsync, memsetAsync, streamCreate,
             streamCreateWithFlags, streamDestroy, streamSynchronize, eventCreate, eventRecord, eventSynchronize,
-            eventElapsedTime, eventDestroy, getErrorString, getLastError;
+            eventDestroy, getErrorString;
 
     private CudaRuntime(NativeLibraries.Loaded library) {
         this.library = library;
@@ -97,10 +93,8 @@ public final class CudaRuntime {
         eventCreate = EVENT_CREATE.bind(library);
         eventRecord = EVENT_RECORD.bind(library);
         eventSynchronize = EVENT_SYNCHRONIZE.bind(library);
-        eventElapsedTime = EVENT_ELAPSED_TIME.bind(library);
         eventDestroy = EVENT_DESTROY.bind(library);
         getErrorString = GET_ERROR_STRING.bind(library);
-        getLastError = GET_LAST_ERROR.bind(library);
     }
 
     /** Opens libcudart (first use only) and binds its functions; {@link CudaUnavailableException} if absent. */
@@ -130,12 +124,6 @@ public final class CudaRuntime {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-    }
-
-    public int deviceCount() {
-        int[] result = deviceCountOrError();
-        check("cudaGetDeviceCount", result[1]);
-        return result[0];
     }
 
     /** Makes {@code device} current on the calling thread (and its primary context current for the driver API). */
@@ -287,29 +275,9 @@ public final class CudaRuntime {
         }
     }
 
-    /** Milliseconds between two recorded (and completed) events. */
-    public float eventElapsedMillis(MemorySegment start, MemorySegment end) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment ms = arena.allocate(JAVA_FLOAT);
-            check("cudaEventElapsedTime", (int) eventElapsedTime.invokeExact(ms, start, end));
-            return ms.get(JAVA_FLOAT, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
     public void eventDestroy(MemorySegment event) {
         try {
             check("cudaEventDestroy", (int) eventDestroy.invokeExact(event));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** Returns and clears the last error of the calling thread. */
-    public int lastError() {
-        try {
-            return (int) getLastError.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }

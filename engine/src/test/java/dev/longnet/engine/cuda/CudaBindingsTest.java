@@ -50,10 +50,8 @@ class CudaBindingsTest {
             "cudaError_t cudaEventCreate(cudaEvent_t *event)",
             "cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)",
             "cudaError_t cudaEventSynchronize(cudaEvent_t event)",
-            "cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)",
             "cudaError_t cudaEventDestroy(cudaEvent_t event)",
-            "const char* cudaGetErrorString(cudaError_t error)",
-            "cudaError_t cudaGetLastError(void)");
+            "const char* cudaGetErrorString(cudaError_t error)");
 
     static final List<String> DRIVER_PROTOTYPES = List.of(
             "CUresult cuInit(unsigned int Flags)",

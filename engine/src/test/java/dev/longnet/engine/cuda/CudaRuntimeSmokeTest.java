@@ -29,6 +29,11 @@ class CudaRuntimeSmokeTest {
         int[] count = runtime.deviceCountOrError();
         System.out.println("[cuda] runtime " + runtime.path() + " version " + version + ", cudaGetDeviceCount -> count "
                 + count[0] + ", error " + count[1] + (count[1] == 0 ? "" : " (" + runtime.errorString(count[1]) + ")"));
-        assertTrue(count[1] != 0 || count[0] >= 0);
+        if (count[1] == 0) {
+            assertTrue(count[0] >= 1, "a successful cudaGetDeviceCount reports at least one device, got " + count[0]);
+        } else {
+            assertFalse(runtime.errorString(count[1]).isBlank(), "the error " + count[1] + " has a text");
+            assertTrue(count[1] > 0, "a CUDA error code: " + count[1]);
+        }
     }
 }

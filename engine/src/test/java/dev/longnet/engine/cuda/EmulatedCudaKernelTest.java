@@ -114,7 +114,7 @@ class EmulatedCudaKernelTest {
                 int[] plan = CudaAttentionKernel.plan(options, d, type, type);
                 long q = plan[0], keys = plan[1];
                 long bytes = q * d * type.bytes() + keys * d * type.bytes() * 2 + (type == DType.F32 ? 0 : keys * d * 4)
-                        + q * CudaAttentionKernel.roundUp((int) keys, 4) * 4 + 2 * q * d * 4 + 2 * q * 4;
+                        + q * dev.longnet.engine.Align.roundUp((int) keys, 4) * 4 + 2 * q * d * 4 + 2 * q * 4;
                 assertTrue(bytes <= 64L << 20, type + " d=" + d + ": " + bytes + " bytes");
                 assertTrue(keys >= 64 && keys % 64 == 0, "key chunk " + keys);
             }

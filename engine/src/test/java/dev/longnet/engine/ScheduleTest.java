@@ -1,0 +1,60 @@
+package dev.longnet.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Properties of the plan, for random configurations, lengths and budgets: levels keep configuration order across
+ * passes; the units of each pass tile [0, N) in order; every window holds whole segments of every level of its
+ * pass, so that each (level, segment) — and with it each of its heads, which every unit runs — is covered by
+ * exactly one unit; windows respect the budget unless one segment alone exceeds it.
+ */
+class ScheduleTest {
+    @Test
+    void everySegmentOfEveryLevelIsInExactlyOneUnitOfItsPass() {
+        Random random = new Random(42);
+        for (int trial = 0; trial < 2000; trial++) {
+            int n = 1 + random.nextInt(random.nextBoolean() ? 100 : 20_000);
+            AttentionConfig config = TestData.randomConfig(random, n);
+            long budget = 1 + random.nextInt(3 * n);
+            Schedule schedule = Schedule.plan(config, n, budget);
+            String what = config + " n=" + n + " budget=" + budget + ": " + schedule.describe();
+
+            List<Integer> order = new ArrayList<>();
+            schedule.passes().forEach(p -> order.addAll(p.levels()));
+            List<Integer> all = new ArrayList<>();
+            for (int i = 0; i < config.levels().size(); i++) all.add(i);
+            assertEquals(all, order, "levels in configuration order, each in one pass: " + what);
+
+            long ordinal = 0;
+            for (int p = 0; p < schedule.passes().size(); p++) {
+                Schedule.Pass pass = schedule.passes().get(p);
+                long next = 0;
+                for (long index = 0; index < pass.windows(n); index++, ordinal++) {
+                    Schedule.Unit unit = schedule.unit(p, index, n);
+                    assertEquals(unit, schedule.unitAt(ordinal, n), what);
+                    assertEquals(next, unit.firstRow(), "units tile the rows in order: " + what);
+                    assertTrue(unit.rows() > 0, what);
+                    next = unit.firstRow() + unit.rows();
+                    long end = next;
+                    for (int level : pass.levels()) {
+                        long w = config.levels().get(level).effectiveSegment(n);
+                        assertEquals(0, unit.firstRow() % w, "a window starts on a segment of level " + level + ": " + what);
+                        assertTrue(end % w == 0 || end == n, "a window ends on a segment of level " + level + ": " + what);
+                    }
+                    boolean oneSegmentTooBig = pass.levels().size() == 1
+                            && config.levels().get(pass.levels().getFirst()).effectiveSegment(n) > budget;
+                    assertTrue(unit.rows() <= budget || oneSegmentTooBig || pass.levels().size() > 1
+                            && unit.rows() == pass.windowRows(), "within the budget: " + what);
+                }
+                assertEquals(n, next, "the units of a pass cover all rows: " + what);
+            }
+            assertEquals(schedule.unitCount(n), ordinal, what);
+        }
+    }
+}
