@@ -137,7 +137,7 @@ public final class DilatedAttention implements AutoCloseable {
         long unitsTotal = schedule.unitCount(n);
         for (int p = 0; p < schedule.passes().size(); p++) {
             Schedule.Pass pass = schedule.passes().get(p);
-            for (long index = 0; index < pass.windows(n); index++) {
+            for (long index = 0; index < pass.units(n); index++) {
                 Schedule.Unit unit = schedule.unit(p, index, n);
                 long earlier = log.completed(unit);
                 if (earlier >= 0) {                                        // an earlier run finished this unit
@@ -148,18 +148,19 @@ public final class DilatedAttention implements AutoCloseable {
                             n, pass.levels().getLast(), p, unitsDone, unitsTotal));
                     continue;
                 }
-                try (Windows windows = Windows.open(unit.firstRow(), unit.rows(), q, k, v, out, lse)) {
+                try (Windows windows = Windows.open(unit.windowFirst(), unit.windowRows(), q, k, v, out, lse);
+                     UnitRows rows = UnitRows.of(unit, windows, out, lse)) {
                     requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
                             windows.out().segment(), windows.lse().segment());
-                    log.begin(unit, windows.out(), windows.lse());
+                    log.begin(unit, rows.out(), rows.lse());
                     long unitTiles = 0;
                     for (int i = 0; i < pass.levels().size(); i++) {
                         int levelIndex = pass.levels().get(i);
                         Level level = config.levels().get(levelIndex);
-                        unitTiles += run(tiles(level, n, windows), q, k, v);
+                        unitTiles += run(tiles(level, n, windows, unit), q, k, v);
                         doneFlops += totalFlops * shareOf(level, n, unit.rows());
                         boolean last = i == pass.levels().size() - 1;
-                        if (last) log.end(unit, unitTiles, windows.out(), windows.lse());
+                        if (last) log.end(unit, unitTiles, rows.out(), rows.lse());
                         options.listener().onProgress(new Progress(tiles + unitTiles,
                                 Math.min(n, Math.round(n * doneFlops / totalFlops)), n, levelIndex, p,
                                 unitsDone + (last ? 1 : 0), unitsTotal));
@@ -196,8 +197,11 @@ public final class DilatedAttention implements AutoCloseable {
         return levelWeight / all * rows / n;
     }
 
-    /** The tiles of one level over a window: per head, query ranges of one segment or groups of small segments. */
-    private List<Tile> tiles(Level level, long n, Windows windows) {
+    /**
+     * The tiles of one level for a unit's queries: per head, query ranges of one segment or groups of small
+     * segments (a unit of a split pass takes the view rows of its own query rows, against all of the view's keys).
+     */
+    private List<Tile> tiles(Level level, long n, Windows windows, Schedule.Unit unit) {
         int heads = config.heads();
         int d = config.headDim();
         long w = level.effectiveSegment(n);
@@ -214,15 +218,19 @@ public final class DilatedAttention implements AutoCloseable {
                 int m = Level.viewRows(segmentRows, r, o);
                 if (m == 0) continue;
                 long row = s * w + o - windows.first;                     // first view row, relative to the window
+                // The view rows whose positions are the unit's query rows (all of them unless the pass is split).
+                int from = (int) Math.clamp(Math.ceilDiv(unit.firstRow() - s * w - o, (long) r), 0, m);
+                int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * w - o, (long) r), 0, m);
+                if (to <= from) continue;
                 Tile.Views views = windows.views(row, r, m, h, heads, d);
-                if (m >= TILE_ROWS) {
-                    for (int qFrom = 0; qFrom < m; qFrom += TILE_ROWS) {
-                        tiles.add(new Tile(List.of(new Tile.Part(views, qFrom, Math.min(m, qFrom + TILE_ROWS)))));
+                if (to - from >= TILE_ROWS) {
+                    for (int qFrom = from; qFrom < to; qFrom += TILE_ROWS) {
+                        tiles.add(new Tile(List.of(new Tile.Part(views, qFrom, Math.min(to, qFrom + TILE_ROWS)))));
                     }
                     continue;
                 }
-                group.add(new Tile.Part(views, 0, m));
-                groupRows += m;
+                group.add(new Tile.Part(views, from, to));
+                groupRows += to - from;
                 if (groupRows >= TILE_ROWS) {
                     tiles.add(new Tile(group));
                     group = new ArrayList<>();
@@ -311,6 +319,30 @@ public final class DilatedAttention implements AutoCloseable {
         @Override
         public void close() {
             for (RowWindow window : List.of(q, k, v, out, lse)) window.close();
+        }
+    }
+
+    /**
+     * The out and lse rows of a unit, which its log saves, forces and checksums: the window's own when the unit is
+     * the whole window, else a mapping of just the unit's rows (coherent with the window's: the same file pages).
+     */
+    private record UnitRows(RowWindow out, RowWindow lse, boolean own) implements AutoCloseable {
+        static UnitRows of(Schedule.Unit unit, Windows windows, TensorRows out, TensorRows lse) throws IOException {
+            if (unit.rows() == unit.windowRows()) return new UnitRows(windows.out(), windows.lse(), false);
+            RowWindow o = out.window(unit.firstRow(), unit.rows());
+            try {
+                return new UnitRows(o, lse.window(unit.firstRow(), unit.rows()), true);
+            } catch (IOException | RuntimeException e) {
+                o.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!own) return;
+            out.close();
+            lse.close();
         }
     }
 

@@ -24,7 +24,7 @@ record JobPlan(AttentionJob.Request request, AttentionJob.Inputs inputs, Schedul
         long outRow = (long) inputs.heads() * inputs.headDim() * 4 + inputs.heads() * 4L;
         long undo = 0;
         for (int p = 1; p < schedule.passes().size(); p++) {
-            undo = Math.max(undo, Math.min(n, schedule.passes().get(p).windowRows()) * outRow);
+            undo = Math.max(undo, Math.min(n, schedule.passes().get(p).unitRows()) * outRow);
         }
         return elements * 4 + n * inputs.heads() * 4L + (outputType == DType.F32 ? 0 : elements * outputType.bytes())
                 + undo;

@@ -57,7 +57,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         this.unitsResumed = done.size();
         this.undo = new UndoImage(files.undo());
         this.passStart = new long[schedule.passes().size() + 1];
-        for (int p = 0; p < schedule.passes().size(); p++) passStart[p + 1] = passStart[p] + schedule.passes().get(p).windows(n);
+        for (int p = 0; p < schedule.passes().size(); p++) passStart[p + 1] = passStart[p] + schedule.passes().get(p).units(n);
     }
 
     /**

@@ -7,17 +7,29 @@ import java.util.List;
  * The bounded order of work (docs/DESIGN.md): levels are grouped, in configuration order, into passes whose
  * windows hold whole segments of every level of the pass. A pass walks the sequence window by window; each window
  * is mapped once and every level of the pass runs on it before it is unmapped. A level whose segment exceeds the
- * budget gets a pass of its own with one segment per window.
+ * budget gets a pass of its own with one segment per window, and that window is cut into units of query rows
+ * within the budget (each unit attends its queries to the whole segment's keys), so that progress moves and a
+ * resume loses at most one unit however long the segment.
  *
  * <p>Every (position, head) therefore merges its levels in configuration order whatever the budget, and the
  * result does not depend on the budget or on the thread count.
  */
 public record Schedule(List<Pass> passes) {
 
-    /** Levels (indexes into the configuration) run together over windows of {@code windowRows} rows. */
-    public record Pass(List<Integer> levels, long windowRows) {
-        /** Windows of this pass over n rows. */
-        public long windows(long n) { return (n + windowRows - 1) / windowRows; }
+    /**
+     * Levels (indexes into the configuration) run together over windows of {@code windowRows} rows, in units of
+     * {@code unitRows} query rows ({@code unitRows == windowRows} unless one segment exceeds the budget).
+     */
+    public record Pass(List<Integer> levels, long windowRows, long unitRows) {
+        /** Units of this pass over n rows. */
+        public long units(long n) {
+            long fullWindows = n / windowRows;
+            long lastRows = n - fullWindows * windowRows;
+            return fullWindows * ceilDiv(windowRows, unitRows) + ceilDiv(lastRows, unitRows);
+        }
+
+        /** True when a window is cut into several units of query rows. */
+        public boolean split() { return unitRows < windowRows; }
 
         /** The levels as a bit mask (bit i: level i; levels past 63 fold onto bit 63). */
         public long levelMask() {
@@ -28,12 +40,13 @@ public record Schedule(List<Pass> passes) {
     }
 
     /**
-     * The unit of resumable work: every level of pass {@code pass} on its window {@code index}, rows
-     * [firstRow, firstRow + rows). A unit's writes stay within its rows (windows hold whole segments of every
-     * level of the pass), units run one after another in schedule order, and each merges into what earlier
-     * passes left in its rows.
+     * The unit of resumable work: every level of pass {@code pass} for the queries of rows [firstRow, firstRow +
+     * rows), against the keys of its window [windowFirst, windowFirst + windowRows) (the same rows unless the pass
+     * is split). A unit's writes stay within its rows (windows hold whole segments of every level of the pass),
+     * units run one after another in schedule order, and each merges into what earlier passes left in its rows.
      */
-    public record Unit(int pass, long index, long firstRow, long rows, List<Integer> levels, long levelMask) {
+    public record Unit(int pass, long index, long firstRow, long rows, long windowFirst, long windowRows,
+                       List<Integer> levels, long levelMask) {
         @Override
         public String toString() {
             return "unit " + index + " of pass " + pass + " (levels " + levels + ", rows " + firstRow + ".."
@@ -44,18 +57,24 @@ public record Schedule(List<Pass> passes) {
     /** Unit {@code index} of pass {@code pass} over n rows. */
     public Unit unit(int pass, long index, long n) {
         Pass p = passes.get(pass);
-        long first = index * p.windowRows();
-        if (index < 0 || first >= n) throw new IndexOutOfBoundsException("pass " + pass + " has no window " + index);
-        return new Unit(pass, index, first, Math.min(p.windowRows(), n - first), p.levels(), p.levelMask());
+        if (index < 0 || index >= p.units(n)) throw new IndexOutOfBoundsException("pass " + pass + " has no unit " + index);
+        long perWindow = ceilDiv(p.windowRows(), p.unitRows());
+        long window = Math.min(index / perWindow, n / p.windowRows());      // the last, shorter window has fewer units
+        long part = index - window * perWindow;
+        long windowFirst = window * p.windowRows();
+        long windowRows = Math.min(p.windowRows(), n - windowFirst);
+        long first = windowFirst + part * p.unitRows();
+        return new Unit(pass, index, first, Math.min(p.unitRows(), windowFirst + windowRows - first), windowFirst,
+                windowRows, p.levels(), p.levelMask());
     }
 
     /** The unit at position {@code ordinal} of the whole run over n rows, in schedule order. */
     public Unit unitAt(long ordinal, long n) {
         long rest = ordinal;
         for (int p = 0; p < passes.size(); p++) {
-            long windows = passes.get(p).windows(n);
-            if (rest < windows) return unit(p, rest, n);
-            rest -= windows;
+            long units = passes.get(p).units(n);
+            if (rest < units) return unit(p, rest, n);
+            rest -= units;
         }
         throw new IndexOutOfBoundsException("the run has no unit " + ordinal);
     }
@@ -63,7 +82,7 @@ public record Schedule(List<Pass> passes) {
     /** Units of the whole run over n rows. */
     public long unitCount(long n) {
         long count = 0;
-        for (Pass p : passes) count += p.windows(n);
+        for (Pass p : passes) count += p.units(n);
         return count;
     }
 
@@ -73,6 +92,7 @@ public record Schedule(List<Pass> passes) {
         for (Pass p : passes) {
             if (!text.isEmpty()) text.append("; ");
             text.append("levels ").append(p.levels()).append(" windows of ").append(p.windowRows()).append(" rows");
+            if (p.split()) text.append(" in units of ").append(p.unitRows()).append(" query rows");
         }
         return text.toString();
     }
@@ -96,10 +116,14 @@ public record Schedule(List<Pass> passes) {
         return new Schedule(List.copyOf(passes));
     }
 
+    /** Windows of whole segments within the budget, or of one segment cut into units of budget rows. */
     private static Pass pass(List<Integer> levels, long common, long budgetRows) {
-        long windowRows = common >= budgetRows ? common : budgetRows / common * common;
-        return new Pass(List.copyOf(levels), windowRows);
+        if (common > budgetRows) return new Pass(List.copyOf(levels), common, budgetRows);
+        long windowRows = budgetRows / common * common;
+        return new Pass(List.copyOf(levels), windowRows, windowRows);
     }
+
+    private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 
     /** Least common multiple, or -1 on overflow. */
     private static long lcm(long a, long b) {

@@ -61,12 +61,15 @@ class AttentionConfigTest {
         assertEquals(1, one.passes().size());
         assertEquals(32768, one.passes().get(0).windowRows());
         Schedule split = Schedule.plan(bench, 1 << 20, 5000);
-        // 2048 and 4096 share a 4096-row window; 8192 and 16384 exceed the budget and get one segment each.
+        // 2048 and 4096 share a 4096-row window; 8192 and 16384 exceed the budget and get one segment each, cut
+        // into units of at most 5000 query rows.
         assertEquals(3, split.passes().size());
         assertEquals(List.of(0, 1), split.passes().get(0).levels());
         assertEquals(4096, split.passes().get(0).windowRows());
         assertEquals(8192, split.passes().get(1).windowRows());
         assertEquals(16384, split.passes().get(2).windowRows());
+        assertEquals(5000, split.passes().get(2).unitRows());
+        assertEquals(4 * 64, split.passes().get(2).units(1 << 20));
     }
 
     private static void assertMessage(String expected, Runnable action) {

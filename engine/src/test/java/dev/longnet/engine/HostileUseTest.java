@@ -224,6 +224,35 @@ class HostileUseTest {
         assertTrue(locked.get() instanceof OverlappingFileLockException, String.valueOf(locked.get()));
     }
 
+    // --- 11.9 a segment larger than the window budget
+
+    @Test
+    void aSegmentLargerThanTheBudgetIsCutIntoUnitsThatProgressAndResume() throws Exception {
+        // One segment of all 1500 rows (r = 1 and r = 3 in two levels that cannot share a window of 101 rows).
+        AttentionConfig long_ = AttentionConfig.builder().levels(new long[]{1500, 3000}, new int[]{1, 3})
+                .heads(HEADS).headDim(D).causal(true).build();
+        ResumableRunTest.writeInputs(dir, new Random(11), DType.F32);
+        Path base = dir.resolve("base.npy");
+        List<Progress> events = new java.util.ArrayList<>();
+        AttentionJob.Result whole = AttentionJob.run(long_, options().withListener(events::add), request(base));
+        assertEquals(2 * 15, whole.unitsTotal(), "each level's one segment in units of at most 101 query rows");
+        assertEquals(30, events.stream().map(Progress::unitsDone).distinct().count(), "progress moves unit by unit");
+        byte[] expected = Files.readAllBytes(base);
+        double[] reference = reference(long_);
+        assertEquals(0, maxAbsDiff(reference, base), 1e-4, "matches the reference");
+
+        Path out = dir.resolve("out.npy");
+        // 3 calls (one per head) per unit: the 20th is in unit 6 of the first level's segment.
+        assertThrows(UncheckedIOException.class,
+                () -> AttentionJob.run(long_, options().withKernel(new FailingKernel(20, 1, diskFull())), request(out)));
+        assertEquals(6, doneUnits(out).size(), "only the unit in progress is lost");
+        AttentionJob.Result resumed = AttentionJob.run(long_, options(), request(out));
+        assertEquals(6, resumed.unitsResumed());
+        assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
+        byte[] generous = Files.readAllBytes(runWithBudget(long_, 1L << 30));
+        assertArrayEquals(expected, generous, "the same bits as one unit per segment");
+    }
+
     // --- 11.10 segments of a confined arena
 
     @Test
@@ -261,6 +290,29 @@ class HostileUseTest {
     }
 
     // --- helpers
+
+    private Path runWithBudget(AttentionConfig config, long budget) throws IOException {
+        Path out = dir.resolve("budget-" + budget + ".npy");
+        AttentionJob.run(config, options().withBudget(budget), request(out));
+        return out;
+    }
+
+    private double[] reference(AttentionConfig config) throws IOException {
+        return ReferenceAttention.attend(config, N, values(dir.resolve("q.npy")), values(dir.resolve("k.npy")),
+                values(dir.resolve("v.npy"))).out();
+    }
+
+    private static double maxAbsDiff(double[] expected, Path file) throws IOException {
+        return TestData.maxAbsDiff(expected, values(file));
+    }
+
+    private static double[] values(Path file) throws IOException {
+        try (NpyFile f = NpyFile.open(file); RowWindow w = f.window(0, f.rows())) {
+            double[] x = new double[(int) (f.rows() * f.rowElements())];
+            for (int i = 0; i < x.length; i++) x[i] = f.dtype().get(w.segment(), i);
+            return x;
+        }
+    }
 
     private static java.util.function.Supplier<Throwable> diskFull() {
         return () -> new UncheckedIOException(new IOException("No space left on device"));

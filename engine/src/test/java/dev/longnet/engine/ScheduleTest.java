@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
  * Properties of the plan, for random configurations, lengths and budgets: levels keep configuration order across
  * passes; the units of each pass tile [0, N) in order; every window holds whole segments of every level of its
  * pass, so that each (level, segment) — and with it each of its heads, which every unit runs — is covered by
- * exactly one unit; windows respect the budget unless one segment alone exceeds it.
+ * exactly one window, and each of its query rows by exactly one unit; a unit's query rows fit the budget (a segment
+ * larger than the budget is cut into several units).
  */
 class ScheduleTest {
     @Test
@@ -35,22 +36,23 @@ class ScheduleTest {
             for (int p = 0; p < schedule.passes().size(); p++) {
                 Schedule.Pass pass = schedule.passes().get(p);
                 long next = 0;
-                for (long index = 0; index < pass.windows(n); index++, ordinal++) {
+                for (long index = 0; index < pass.units(n); index++, ordinal++) {
                     Schedule.Unit unit = schedule.unit(p, index, n);
                     assertEquals(unit, schedule.unitAt(ordinal, n), what);
                     assertEquals(next, unit.firstRow(), "units tile the rows in order: " + what);
                     assertTrue(unit.rows() > 0, what);
                     next = unit.firstRow() + unit.rows();
-                    long end = next;
+                    long windowEnd = unit.windowFirst() + unit.windowRows();
+                    assertTrue(unit.windowFirst() <= unit.firstRow() && next <= windowEnd, "queries within the window: " + what);
                     for (int level : pass.levels()) {
                         long w = config.levels().get(level).effectiveSegment(n);
-                        assertEquals(0, unit.firstRow() % w, "a window starts on a segment of level " + level + ": " + what);
-                        assertTrue(end % w == 0 || end == n, "a window ends on a segment of level " + level + ": " + what);
+                        assertEquals(0, unit.windowFirst() % w, "a window starts on a segment of level " + level + ": " + what);
+                        assertTrue(windowEnd % w == 0 || windowEnd == n, "a window ends on a segment of level " + level
+                                + ": " + what);
                     }
-                    boolean oneSegmentTooBig = pass.levels().size() == 1
-                            && config.levels().get(pass.levels().getFirst()).effectiveSegment(n) > budget;
-                    assertTrue(unit.rows() <= budget || oneSegmentTooBig || pass.levels().size() > 1
-                            && unit.rows() == pass.windowRows(), "within the budget: " + what);
+                    assertTrue(unit.rows() <= budget, "a unit's queries fit the budget: " + what);
+                    if (!pass.split()) assertEquals(unit.firstRow(), unit.windowFirst(), what);
+                    if (pass.split()) assertEquals(1, pass.levels().size(), "only one segment alone is split: " + what);
                 }
                 assertEquals(n, next, "the units of a pass cover all rows: " + what);
             }
