@@ -3,6 +3,7 @@ package dev.longnet.cli;
 import dev.longnet.engine.Parallel;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.Disk;
+import dev.longnet.storage.Shapes;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
 import java.io.IOException;
@@ -148,12 +149,12 @@ public final class Generator {
 
     /** Bytes of q, k and v together; refused, naming the flags, when the shape cannot be held in a file. */
     static long bytes(long n, int heads, int headDim, DType dtype) {
-        try {
-            return Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(3L * heads, (long) headDim), dtype.bytes()), n);
-        } catch (ArithmeticException e) {
+        long bytes = Shapes.bytes(new long[]{n, heads, headDim}, 0, 3L * dtype.bytes());
+        if (bytes < 0) {
             throw new IllegalArgumentException("--n " + n + " x --heads " + heads + " x --head-dim " + headDim + " "
                     + dtype.name().toLowerCase(java.util.Locale.ROOT) + " values are more than 2^63 bytes: choose a"
                     + " smaller shape");
         }
+        return bytes;
     }
 }

@@ -90,6 +90,15 @@ public final class Disk {
         }
     }
 
+    /** Up to {@code length} bytes from {@code position}, fewer where the file ends (the caller says what is missing). */
+    public static ByteBuffer readAtMost(FileChannel channel, long position, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, position + buffer.position()) < 0) break;
+        }
+        return buffer.flip();
+    }
+
     /** CRC32C of the bytes of the given segments, in order. */
     public static long crc32c(MemorySegment... segments) {
         CRC32C crc = new CRC32C();

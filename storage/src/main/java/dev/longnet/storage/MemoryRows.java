@@ -17,12 +17,11 @@ public final class MemoryRows implements TensorRows {
     /** Wraps data as a C-order little-endian tensor of the given shape; its size must match exactly. */
     public static MemoryRows of(MemorySegment data, DType dtype, long... shape) {
         if (shape.length == 0) throw new IllegalArgumentException("a tensor needs at least one dimension");
-        long elements = 1;
-        for (long dim : shape) {
-            if (dim < 0) throw new IllegalArgumentException("negative dimension in shape " + java.util.Arrays.toString(shape));
-            elements = Math.multiplyExact(elements, dim);
+        long expected = Shapes.bytes(shape, 0, dtype.bytes());
+        if (expected < 0) {
+            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " has a negative dimension"
+                    + " or more than 2^63-1 bytes");
         }
-        long expected = Math.multiplyExact(elements, dtype.bytes());
         if (data.byteSize() != expected) {
             throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes does not hold shape "
                     + java.util.Arrays.toString(shape) + " of " + dtype + " (" + expected + " bytes)");

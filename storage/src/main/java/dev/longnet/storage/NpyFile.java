@@ -52,13 +52,10 @@ public final class NpyFile implements TensorRows, AutoCloseable {
 
     /** Bytes per row; only a file with zero rows can have rows too large to count, and it is refused. */
     private static long rowBytesOf(Path path, long[] shape, DType dtype) throws TensorFormatException {
-        long bytes = dtype.bytes();
-        for (int i = 1; i < shape.length; i++) {
-            if (Math.multiplyHigh(bytes, shape[i]) != 0 || bytes * shape[i] < 0) {
-                throw new TensorFormatException(path, "rows of shape " + NpyHeader.shapeText(shape)
-                        + " would exceed 2^63-1 bytes each");
-            }
-            bytes *= shape[i];
+        long bytes = Shapes.bytes(shape, 1, dtype.bytes());
+        if (bytes < 0) {
+            throw new TensorFormatException(path, "rows of shape " + NpyHeader.shapeText(shape)
+                    + " would exceed 2^63-1 bytes each");
         }
         return bytes;
     }

@@ -48,9 +48,9 @@ public final class NpyHeader {
         long elements = 1;
         for (long dim : shape) {
             if (dim < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
-            elements = multiplyOrMinusOne(elements, dim);
+            elements = Shapes.product(elements, dim);
         }
-        if (elements < 0 || multiplyOrMinusOne(elements, dtype.bytes()) < 0) {
+        if (elements < 0 || Shapes.product(elements, dtype.bytes()) < 0) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds more than 2^63-1 bytes");
         }
         NpyHeader draft = new NpyHeader(dtype, shape.clone(), 1, 0, elements);
@@ -65,9 +65,9 @@ public final class NpyHeader {
     /** Reads and validates the header of file through ch (from position 0; ch's own position is not used). */
     public static NpyHeader read(Path file, FileChannel ch) throws IOException {
         long fileSize = ch.size();
-        ByteBuffer prefix = readAt(ch, 0, (int) Math.min(fileSize, MAX_PREFIX_BYTES));
+        ByteBuffer prefix = Disk.readAtMost(ch, 0, (int) Math.min(fileSize, MAX_PREFIX_BYTES));
         long headerEnd = headerEnd(file, prefix, fileSize);   // at most MAX_PREFIX_BYTES + MAX_HEADER_BYTES
-        return parse(file, readAt(ch, 0, (int) headerEnd), fileSize);
+        return parse(file, Disk.readAtMost(ch, 0, (int) headerEnd), fileSize);
     }
 
     /**
@@ -100,8 +100,8 @@ public final class NpyHeader {
                     "fortran_order True (column-major) is not supported; save the array C-ordered");
         }
         long elements = 1;
-        for (long dim : parsed.shape) elements = multiplyOrMinusOne(elements, dim);
-        long dataBytes = multiplyOrMinusOne(elements, dtype.bytes());
+        for (long dim : parsed.shape) elements = Shapes.product(elements, dim);
+        long dataBytes = Shapes.product(elements, dtype.bytes());
         if (elements < 0 || dataBytes < 0 || end + dataBytes < 0) {
             throw new TensorFormatException(file, "shape " + shapeText(parsed.shape)
                     + " overflows: its data would exceed 2^63-1 bytes");
@@ -151,19 +151,6 @@ public final class NpyHeader {
 
     private static TensorFormatException truncated(Path file, long fileSize) {
         return new TensorFormatException(file, "truncated: " + fileSize + " bytes is too short for an npy header");
-    }
-
-    /** a * b for non-negative a and b, or -1 when the product does not fit in a long. */
-    private static long multiplyOrMinusOne(long a, long b) {
-        return Math.multiplyHigh(a, b) != 0 || a * b < 0 ? -1 : a * b;
-    }
-
-    private static ByteBuffer readAt(FileChannel ch, long position, int length) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        while (buffer.hasRemaining()) {
-            if (ch.read(buffer, position + buffer.position()) < 0) break;   // file shrank: the parser reports it
-        }
-        return buffer.flip();
     }
 
     /**

@@ -72,7 +72,7 @@ public final class SafetensorsFile implements AutoCloseable {
                 throw new TensorFormatException(file, "truncated: " + fileSize
                         + " bytes is too short for a safetensors header (an 8-byte length comes first)");
             }
-            ByteBuffer lengthField = readFully(channel, 0, LENGTH_FIELD_BYTES);
+            ByteBuffer lengthField = Disk.readAtMost(channel, 0, LENGTH_FIELD_BYTES);
             if (lengthField.remaining() < LENGTH_FIELD_BYTES) throw shrank(file);
             long headerLength = lengthField.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
             if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
@@ -84,7 +84,7 @@ public final class SafetensorsFile implements AutoCloseable {
                 throw new TensorFormatException(file, "truncated: header length " + headerLength + " exceeds the "
                         + available + " bytes after the length field");
             }
-            ByteBuffer json = readFully(channel, LENGTH_FIELD_BYTES, (int) headerLength);
+            ByteBuffer json = Disk.readAtMost(channel, LENGTH_FIELD_BYTES, (int) headerLength);
             if (json.remaining() < headerLength) throw shrank(file);
             long dataOffset = LENGTH_FIELD_BYTES + headerLength;
             SafetensorsHeader header = SafetensorsHeader.parse(file, json.array(), fileSize - dataOffset);
@@ -100,14 +100,6 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** Reads up to length bytes at position; fewer remain in the result only if the file ended first. */
-    private static ByteBuffer readFully(FileChannel channel, long position, int length) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer, position + buffer.position()) < 0) break;
-        }
-        return buffer.flip();
-    }
-
     private static TensorFormatException shrank(Path file) {
         return new TensorFormatException(file, "truncated: the file ended while its header was read");
     }

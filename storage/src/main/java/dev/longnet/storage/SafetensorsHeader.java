@@ -95,14 +95,11 @@ record SafetensorsHeader(Map<String, SafetensorsFile.TensorInfo> tensors, Map<St
             throw new TensorFormatException(file, "unsupported dtype \"" + dtypeName + "\" of " + where
                     + " (supported: F32, F16, BF16)");
         }
-        long bytes = dtype.bytes();
         for (long dim : shape) {
             if (dim < 0) throw new TensorFormatException(file, "negative dimension " + dim + " in " + where);
-            if (Math.multiplyHigh(bytes, dim) != 0 || bytes * dim < 0) {
-                throw new TensorFormatException(file, "shape of " + where + " overflows: over 2^63-1 bytes");
-            }
-            bytes *= dim;
         }
+        long bytes = Shapes.bytes(shape, 0, dtype.bytes());
+        if (bytes < 0) throw new TensorFormatException(file, "shape of " + where + " overflows: over 2^63-1 bytes");
         if (offsets.length != 2) {
             throw new TensorFormatException(file, "data_offsets of " + where + " must be [begin, end]");
         }

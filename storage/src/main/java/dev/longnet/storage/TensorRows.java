@@ -14,15 +14,10 @@ public interface TensorRows {
 
     default long rows() { return shape()[0]; }
 
-    /** Elements in one row: the product of shape[1..]. */
-    default long rowElements() {
-        long[] s = shape();
-        long n = 1;
-        for (int i = 1; i < s.length; i++) n = Math.multiplyExact(n, s[i]);
-        return n;
-    }
+    /** Elements in one row: the product of shape[1..] (implementations refuse shapes whose rows overflow). */
+    default long rowElements() { return Shapes.bytes(shape(), 1, 1); }
 
-    default long rowBytes() { return Math.multiplyExact(rowElements(), dtype().bytes()); }
+    default long rowBytes() { return Shapes.bytes(shape(), 1, dtype().bytes()); }
 
     /**
      * Rows [firstRow, firstRow + rowCount) as one segment. For files this maps just those rows and unmaps them
