@@ -8,7 +8,6 @@ import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

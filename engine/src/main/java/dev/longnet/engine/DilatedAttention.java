@@ -2,6 +2,7 @@ package dev.longnet.engine;
 
 import dev.longnet.storage.Advice;
 import dev.longnet.storage.DType;
+import dev.longnet.storage.Madvise;
 import dev.longnet.storage.MemoryRows;
 import dev.longnet.storage.RowWindow;
 import dev.longnet.storage.TensorRows;
@@ -37,6 +38,14 @@ public final class DilatedAttention implements AutoCloseable {
     static final int TILE_ROWS = 2048;
 
     /**
+     * Keys of a view per block: a view longer than this is attended block by block (each block's keys against
+     * every query of the unit, merged by log-sum-exp in block order), and each block's key and value pages are
+     * dropped from the process once it is done, so that resident memory stays within the window budget plus one
+     * block whatever the segment length. Fixed, not derived from the budget, so that the bits do not depend on it.
+     */
+    static final int KEY_BLOCK_ROWS = 1 << 16;
+
+    /**
      * @param threads            worker threads (1 runs on the caller's thread)
      * @param windowBudgetBytes  bytes of q, k, v, out and lse rows mapped at once
      * @param unitLog            where a resumable run records its units ({@link UnitLog#NONE}: nowhere)
@@ -66,10 +75,17 @@ public final class DilatedAttention implements AutoCloseable {
     private final AttentionConfig config;
     private final Options options;
     private final ExecutorService pool;
+    private final int keyBlockRows;
 
     public DilatedAttention(AttentionConfig config, Options options) {
+        this(config, options, KEY_BLOCK_ROWS);
+    }
+
+    /** With key blocks of {@code keyBlockRows} view rows (tests use small ones). */
+    DilatedAttention(AttentionConfig config, Options options, int keyBlockRows) {
         this.config = config;
         this.options = options;
+        this.keyBlockRows = keyBlockRows;
         this.pool = Parallel.pool(options.threads(), "longnet-worker");
     }
 
@@ -148,7 +164,7 @@ public final class DilatedAttention implements AutoCloseable {
                             n, pass.levels().getLast(), p, unitsDone, unitsTotal));
                     continue;
                 }
-                try (Windows windows = Windows.open(unit.windowFirst(), unit.windowRows(), q, k, v, out, lse);
+                try (Windows windows = Windows.open(unit.windowFirst(), unit.windowRows(), !pass.split(), q, k, v, out, lse);
                      UnitRows rows = UnitRows.of(unit, windows, out, lse)) {
                     requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
                             windows.out().segment(), windows.lse().segment());
@@ -157,7 +173,12 @@ public final class DilatedAttention implements AutoCloseable {
                     for (int i = 0; i < pass.levels().size(); i++) {
                         int levelIndex = pass.levels().get(i);
                         Level level = config.levels().get(levelIndex);
-                        unitTiles += run(tiles(level, n, windows, unit), q, k, v);
+                        int blocks = (int) Math.max(1, Math.ceilDiv(
+                                (long) Level.viewRows(level.effectiveSegment(n), level.dilation(), 0), keyBlockRows));
+                        for (int block = 0; block < blocks; block++) {
+                            unitTiles += run(tiles(level, n, windows, unit, block, blocks), q, k, v);
+                            if (blocks > 1) windows.dropKeys(level, n, (long) block * keyBlockRows, keyBlockRows);
+                        }
                         doneFlops += totalFlops * shareOf(level, n, unit.rows());
                         boolean last = i == pass.levels().size() - 1;
                         if (last) log.end(unit, unitTiles, rows.out(), rows.lse());
@@ -198,12 +219,15 @@ public final class DilatedAttention implements AutoCloseable {
     }
 
     /**
-     * The tiles of one level for a unit's queries: per head, query ranges of one segment or groups of small
-     * segments (a unit of a split pass takes the view rows of its own query rows, against all of the view's keys).
+     * The tiles of one level for a unit's queries against key block {@code block} of {@code blocks}: per head, query
+     * ranges of one segment or groups of small segments (a unit of a split pass takes the view rows of its own
+     * query rows). With one block, a tile's parts are whole views; with more, each part pairs a range of queries
+     * with the block's keys (queries past the block see all of it; the block's own rows are its causal diagonal).
      */
-    private List<Tile> tiles(Level level, long n, Windows windows, Schedule.Unit unit) {
+    private List<Tile> tiles(Level level, long n, Windows windows, Schedule.Unit unit, int block, int blocks) {
         int heads = config.heads();
         int d = config.headDim();
+        boolean causal = config.causal();
         long w = level.effectiveSegment(n);
         int r = level.dilation();
         long firstSegment = windows.first / w;
@@ -223,13 +247,22 @@ public final class DilatedAttention implements AutoCloseable {
                 int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * w - o, (long) r), 0, m);
                 if (to <= from) continue;
                 Tile.Views views = windows.views(row, r, m, h, heads, d);
-                if (to - from >= TILE_ROWS) {
-                    for (int qFrom = from; qFrom < to; qFrom += TILE_ROWS) {
-                        tiles.add(new Tile(List.of(new Tile.Part(views, qFrom, Math.min(to, qFrom + TILE_ROWS)))));
+                if (blocks > 1) {
+                    int k0 = block * keyBlockRows;
+                    int k1 = Math.min(m, k0 + keyBlockRows);
+                    for (int qFrom = from; qFrom < to && k0 < k1; qFrom += TILE_ROWS) {
+                        List<Tile.Part> parts = Tile.blockParts(views, qFrom, Math.min(to, qFrom + TILE_ROWS), k0, k1, causal);
+                        if (!parts.isEmpty()) tiles.add(new Tile(parts));
                     }
                     continue;
                 }
-                group.add(new Tile.Part(views, from, to));
+                if (to - from >= TILE_ROWS) {
+                    for (int qFrom = from; qFrom < to; qFrom += TILE_ROWS) {
+                        tiles.add(new Tile(List.of(new Tile.Part(views, qFrom, Math.min(to, qFrom + TILE_ROWS), causal))));
+                    }
+                    continue;
+                }
+                group.add(new Tile.Part(views, from, to, causal));
                 groupRows += to - from;
                 if (groupRows >= TILE_ROWS) {
                     tiles.add(new Tile(group));
@@ -244,10 +277,9 @@ public final class DilatedAttention implements AutoCloseable {
 
     private int run(List<Tile> tiles, TensorRows q, TensorRows k, TensorRows v) throws IOException {
         AttentionKernel kernel = options.kernel();
-        boolean causal = config.causal();
         float scale = config.scale();
         List<Callable<Void>> calls = new ArrayList<>(tiles.size());
-        for (Tile tile : tiles) calls.add(() -> { tile.run(kernel, causal, scale, q, k, v); return null; });
+        for (Tile tile : tiles) calls.add(() -> { tile.run(kernel, scale, q, k, v); return null; });
         Parallel.runAll(pool, calls);
         return tiles.size();
     }
@@ -285,8 +317,9 @@ public final class DilatedAttention implements AutoCloseable {
     /** The five windows of one span of rows; closing unmaps them. */
     private record Windows(long first, long rows, RowWindow q, RowWindow k, RowWindow v, RowWindow out, RowWindow lse,
                            DType qType, DType kType, DType vType) implements AutoCloseable {
-        static Windows open(long first, long rows, TensorRows q, TensorRows k, TensorRows v, TensorRows out,
-                            TensorRows lse) throws IOException {
+        /** willNeed: read q, k and v ahead (not for a split pass, whose units each read a part of a long window). */
+        static Windows open(long first, long rows, boolean willNeed, TensorRows q, TensorRows k, TensorRows v,
+                            TensorRows out, TensorRows lse) throws IOException {
             List<RowWindow> opened = new ArrayList<>();
             try {
                 for (TensorRows t : List.of(q, k, v, out, lse)) opened.add(t.window(first, rows));
@@ -294,7 +327,7 @@ public final class DilatedAttention implements AutoCloseable {
                 opened.forEach(RowWindow::close);
                 throw e;
             }
-            for (int i = 0; i < 3; i++) opened.get(i).advise(Advice.WILL_NEED);
+            if (willNeed) for (int i = 0; i < 3; i++) opened.get(i).advise(Advice.WILL_NEED);
             // Writes into a sparse file must not read around themselves (readahead would fill the file).
             opened.get(3).advise(Advice.RANDOM);
             opened.get(4).advise(Advice.RANDOM);
@@ -313,7 +346,28 @@ public final class DilatedAttention implements AutoCloseable {
                     new View(v.segment(), vType, element, stride, m, d),
                     new View(out.segment(), DType.F32, element, stride, m, d),
                     new View(lse.segment(), DType.F32, row * heads + h, rowStride, m, 1),
-                    first + row, r, h);
+                    first + row, first + row, r, h);
+        }
+
+        /**
+         * Drops from the process the key and value pages of view rows [k0, k0 + count) of every view of
+         * {@code level} in this window (they are done with; the file keeps them, and a later touch maps them
+         * again), bounding resident memory. File mappings only.
+         */
+        void dropKeys(Level level, long n, long k0, long count) {
+            long w = level.effectiveSegment(n);
+            int r = level.dilation();
+            long rowBytes = k.segment().byteSize() / rows;
+            for (long s = first / w; s * w < first + rows; s++) {
+                long lo = Math.max(first, s * w + k0 * r) - first;
+                long hi = Math.min(Math.min(first + rows, (s + 1) * w), s * w + (k0 + count) * r) - first;
+                if (hi <= lo) continue;
+                for (RowWindow keys : List.of(k, v)) {
+                    // Only file mappings: on anonymous memory DONT_NEED would zero the pages.
+                    if (!keys.segment().isMapped()) continue;
+                    Madvise.advise(keys.segment().asSlice(lo * rowBytes, (hi - lo) * rowBytes), Advice.DONT_NEED);
+                }
+            }
         }
 
         @Override
@@ -348,27 +402,55 @@ public final class DilatedAttention implements AutoCloseable {
 
     /** One unit of parallel work: query ranges of one or more dilated views, run in order. */
     private record Tile(List<Part> parts) {
-        /** The views of one dilated phase; its view row i is sequence row {@code firstRow + i·dilation}. */
-        record Views(View q, View k, View v, View out, View lse, long firstRow, int dilation, int head) { }
+        /**
+         * The views of one dilated phase, or slices of them: view row i of q (and out, lse) is sequence row
+         * {@code queryRow + i·dilation}, view row j of k (and v) is {@code keyRow + j·dilation}.
+         */
+        record Views(View q, View k, View v, View out, View lse, long queryRow, long keyRow, int dilation, int head) {
+            /** Queries from view row {@code qa} on, keys [k0, k1). */
+            Views slice(int qa, int qRows, int k0, int k1) {
+                return new Views(rows(q, qa, qRows), rows(k, k0, k1 - k0), rows(v, k0, k1 - k0), rows(out, qa, qRows),
+                        rows(lse, qa, qRows), queryRow + (long) qa * dilation, keyRow + (long) k0 * dilation, dilation,
+                        head);
+            }
 
-        record Part(Views views, int qFrom, int qTo) { }
+            private static View rows(View view, int from, int count) {
+                return new View(view.data(), view.dtype(), view.offset() + from * view.rowStride(), view.rowStride(),
+                        count, view.cols());
+            }
+        }
 
-        void run(AttentionKernel kernel, boolean causal, float scale, TensorRows q, TensorRows k, TensorRows v) {
+        record Part(Views views, int qFrom, int qTo, boolean causal) { }
+
+        /**
+         * Queries [qa, qb) of a view against its keys [k0, k1): queries past the block see all of its keys (not
+         * causal); the block's own rows are its causal diagonal (q and k sliced alike, so indexes agree); earlier
+         * queries see none of it.
+         */
+        static List<Part> blockParts(Views views, int qa, int qb, int k0, int k1, boolean causal) {
+            if (!causal) return List.of(new Part(views.slice(qa, qb - qa, k0, k1), 0, qb - qa, false));
+            List<Part> parts = new ArrayList<>(2);
+            int da = Math.max(qa, k0);
+            int db = Math.min(qb, k1);
+            if (da < db) parts.add(new Part(views.slice(k0, k1 - k0, k0, k1), da - k0, db - k0, true));
+            int after = Math.max(qa, k1);
+            if (after < qb) parts.add(new Part(views.slice(after, qb - after, k0, k1), 0, qb - after, false));
+            return parts;
+        }
+
+        void run(AttentionKernel kernel, float scale, TensorRows q, TensorRows k, TensorRows v) {
             for (Part p : parts) {
                 Views x = p.views();
                 try {
-                    kernel.attend(x.q(), x.k(), x.v(), x.out(), x.lse(), p.qFrom(), p.qTo(), causal, scale);
+                    kernel.attend(x.q(), x.k(), x.v(), x.out(), x.lse(), p.qFrom(), p.qTo(), p.causal(), scale);
                 } catch (NonFiniteInputException e) {
-                    TensorRows file = switch (e.tensor()) {
-                        case "q" -> q;
-                        case "k" -> k;
-                        default -> v;
-                    };
-                    throw new IllegalArgumentException(nameOf(file, e.tensor()) + ": row "
-                            + (x.firstRow() + (long) e.viewRow() * x.dilation()) + ", head " + x.head() + " holds NaN,"
-                            + " an infinity or a value too large for float attention (|q·scale| and |k| must stay"
-                            + " within 2^55, |v| within 2^100); the output would be wrong, so the run stops (find"
-                            + " every such value with --check-finite)", e);
+                    boolean query = e.tensor().equals("q");
+                    TensorRows file = query ? q : e.tensor().equals("k") ? k : v;
+                    long row = (query ? x.queryRow() : x.keyRow()) + (long) e.viewRow() * x.dilation();
+                    throw new IllegalArgumentException(nameOf(file, e.tensor()) + ": row " + row + ", head " + x.head()
+                            + " holds NaN, an infinity or a value too large for float attention (|q·scale| and |k|"
+                            + " must stay within 2^55, |v| within 2^100); the output would be wrong, so the run stops"
+                            + " (find every such value with --check-finite)", e);
                 }
             }
         }

@@ -25,7 +25,7 @@ final class RunIdentity {
     static Map<String, String> of(AttentionConfig config, String kernel, Schedule schedule, DType outputType,
                                   NpyFile q, NpyFile k, NpyFile v) throws IOException {
         Map<String, String> fields = new LinkedHashMap<>();
-        fields.put("format", "longnet-run 1");
+        fields.put("format", "longnet-run 2");
         fields.put("config", config.toString());
         fields.put("schedule", schedule.describe());
         fields.put("kernel", kernel);
