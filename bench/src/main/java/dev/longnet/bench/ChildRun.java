@@ -11,8 +11,7 @@ import java.util.Map;
 
 /**
  * Runs one {@code longnet} command in a child JVM ({@link ChildJvm}: same java, flags and class path as this
- * one), so that each
- * point of a benchmark has its own process: its peak RSS (VmHWM) and I/O counters are its own.
+ * one), so that each point of a benchmark has its own process: its peak RSS (VmHWM) and I/O counters are its own.
  */
 final class ChildRun {
     private ChildRun() { }
