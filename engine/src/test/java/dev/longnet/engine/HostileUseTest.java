@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.engine.ResumableRunTest.FailingKernel;
+import dev.longnet.storage.ChildJvm;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
@@ -75,8 +76,7 @@ class HostileUseTest {
     void aRunHeldByAnotherProcessIsRefusedAndResumableAfterIt() throws Exception {
         ResumableRunTest.writeInputs(dir, new Random(2), DType.F32);
         Path out = dir.resolve("out.npy");
-        Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), RunLockHolder.class.getName(), out.toString())
+        Process holder = new ProcessBuilder(ChildJvm.command(List.of(), RunLockHolder.class.getName(), List.of(out.toString())))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader said = new BufferedReader(new InputStreamReader(holder.getInputStream()));

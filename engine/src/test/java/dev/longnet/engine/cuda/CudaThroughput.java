@@ -1,5 +1,6 @@
 package dev.longnet.engine.cuda;
 
+import dev.longnet.storage.Json;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionKernel;
 import dev.longnet.engine.DilatedAttention;
@@ -111,20 +112,16 @@ public final class CudaThroughput {
             double seconds = (System.nanoTime() - start) / 1e9;
             double flops = config.flops(n);
             double maxError = check ? sampledError(config, n, dtype, q, k, v, o, 24) : Double.NaN;
-            StringBuilder json = new StringBuilder();
-            json.append(String.format(Locale.ROOT, "{\"run\":\"%s\",\"kernel\":\"%s\",\"n\":%d,\"heads\":%d,\"dim\":%d,"
-                            + "\"dtype\":\"%s\",\"causal\":%b,\"levels\":\"%s\",\"threads\":%d,\"seconds\":%.4f,"
-                            + "\"tokens_per_s\":%.1f,\"tflops\":%.4f,\"sampled_max_abs_error\":%s",
-                    label, kernel.name(), n, heads, d, dtype, config.causal(), config.levels(), threads, seconds,
-                    n / seconds, flops / seconds / 1e12, Double.isNaN(maxError) ? "null" : String.format(Locale.ROOT,
-                            "%.3e", maxError)));
+            Json.Obj json = Json.object().put("run", label).put("kernel", kernel.name()).put("n", n).put("heads", heads)
+                    .put("dim", d).put("dtype", dtype.toString()).put("causal", config.causal())
+                    .put("levels", config.levels().toString()).put("threads", threads).put("seconds", seconds)
+                    .put("tokens_per_s", n / seconds).put("tflops", flops / seconds / 1e12)
+                    .put("sampled_max_abs_error", maxError);                    // NaN (not checked) is written as null
             if (kernel instanceof CudaAttentionKernel c) {
                 var s = c.stats();
-                json.append(String.format(Locale.ROOT, ",\"calls\":%d,\"bytes_to_device\":%d,\"bytes_to_host\":%d",
-                        s.calls() - stats0.calls(), s.bytesToDevice() - stats0.bytesToDevice(),
-                        s.bytesToHost() - stats0.bytesToHost()));
+                json.put("calls", s.calls() - stats0.calls()).put("bytes_to_device", s.bytesToDevice() - stats0.bytesToDevice())
+                        .put("bytes_to_host", s.bytesToHost() - stats0.bytesToHost());
             }
-            json.append('}');
             log.println("[throughput] " + json);
             if (out != null && !label.equals("warmup")) append(out, json.toString());
         }
@@ -147,8 +144,8 @@ public final class CudaThroughput {
                 best = Math.min(best, (System.nanoTime() - start) / 1e9);
             }
             double flops = 4.0 * m * m * d / (causal ? 2 : 1);
-            String json = String.format(Locale.ROOT, "{\"run\":\"single-view\",\"m\":%d,\"dim\":%d,\"dtype\":\"%s\","
-                    + "\"causal\":%b,\"seconds\":%.5f,\"tflops\":%.4f}", m, d, dtype, causal, best, flops / best / 1e12);
+            String json = Json.object().put("run", "single-view").put("m", m).put("dim", d).put("dtype", dtype.toString())
+                    .put("causal", causal).put("seconds", best).put("tflops", flops / best / 1e12).toString();
             log.println("[throughput] " + json);
             if (out != null) append(out, json);
         }
