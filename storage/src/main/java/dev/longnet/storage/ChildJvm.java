@@ -7,9 +7,9 @@ import java.util.List;
 
 /**
  * The command line of a child JVM like this one: the same java, the same module and access flags (the
- * {@code --} options this JVM was started with, e.g. the project's JVM flags), the same class path, then
- * {@code extraJvmOptions}, the main class and its arguments. Benchmarks and kill tests run each point or victim
- * in such a process.
+ * {@code --} options this JVM was started with, e.g. the project's JVM flags), its AOT cache, the same class
+ * path, then {@code extraJvmOptions}, the main class and its arguments. Benchmarks and kill tests run each point
+ * or victim in such a process.
  */
 public final class ChildJvm {
     private ChildJvm() { }
@@ -18,7 +18,7 @@ public final class ChildJvm {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--")) command.add(arg);                      // --add-modules, --add-exports, ...
+            if (arg.startsWith("--") || inherited(arg)) command.add(arg);    // --add-modules, --add-exports, ...
         }
         command.addAll(extraJvmOptions);
         command.add("-cp");
@@ -26,5 +26,10 @@ public final class ChildJvm {
         command.add(mainClass);
         command.addAll(args);
         return command;
+    }
+
+    /** The start-up cache and its silenced logging: a child on the same class path starts as fast as this JVM. */
+    private static boolean inherited(String arg) {
+        return arg.startsWith("-XX:AOTCache=") || arg.startsWith("-Xlog:aot") || arg.startsWith("-Xlog:cds");
     }
 }
