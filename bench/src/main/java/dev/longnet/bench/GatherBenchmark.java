@@ -22,7 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Gathering one head's rows of a dilated view into a tile buffer, as the kernel does before each tile: 2048 rows
- * of d = 64 at a stride of r·H·d elements (H = 8), widening f16. Score: rows per microsecond.
+ * of d = 64 at a stride of r·H·d elements (H = 8), widening f16 and bf16; and storing them back, narrowing.
+ * The {@code Elementwise} methods convert element by element through {@link DType} (the path before the vector
+ * conversions) for comparison in the same run. Score: rows per microsecond.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -36,7 +38,7 @@ public class GatherBenchmark {
     @Param({"1", "8"})
     int dilation;
 
-    @Param({"F32", "F16"})
+    @Param({"F32", "F16", "BF16"})
     DType dtype;
 
     private Arena arena;
@@ -60,5 +62,30 @@ public class GatherBenchmark {
     public float[] gather() {
         for (int i = 0; i < ROWS; i++) view.readRow(i, tile, i * D, 0.125f);
         return tile;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ROWS)
+    public float[] gatherElementwise() {
+        for (int i = 0; i < ROWS; i++) {
+            for (int c = 0; c < D; c++) tile[i * D + c] = view.get(i, c) * 0.125f;
+        }
+        return tile;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ROWS)
+    public View scatter() {
+        for (int i = 0; i < ROWS; i++) view.writeRow(i, tile, i * D);
+        return view;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ROWS)
+    public View scatterElementwise() {
+        for (int i = 0; i < ROWS; i++) {
+            for (int c = 0; c < D; c++) view.set(i, c, tile[i * D + c]);
+        }
+        return view;
     }
 }

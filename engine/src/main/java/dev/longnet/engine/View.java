@@ -1,10 +1,8 @@
 package dev.longnet.engine;
 
+import dev.longnet.storage.Convert;
 import dev.longnet.storage.DType;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A dilated view as a strided matrix: {@code rows} rows of {@code cols} elements, row i starting at element
@@ -12,8 +10,6 @@ import jdk.incubator.vector.VectorSpecies;
  * tensor: offset = ((s·w + o)·H + h)·d and rowStride = r·H·d, relative to the start of the mapped window.
  */
 public record View(MemorySegment data, DType dtype, long offset, long rowStride, int rows, int cols) {
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-
     public View {
         if (rows < 0 || cols < 1) throw new IllegalArgumentException("bad view shape " + rows + "x" + cols);
         if (rows > 0) {
@@ -31,27 +27,11 @@ public record View(MemorySegment data, DType dtype, long offset, long rowStride,
 
     /** Copies row {@code row} times {@code scale} into dst[dstOffset ..], widening narrow types. */
     public void readRow(int row, float[] dst, int dstOffset, float scale) {
-        long element = offset + row * rowStride;
-        int c = 0;
-        if (dtype == DType.F32) {
-            for (int bound = SPECIES.loopBound(cols); c < bound; c += SPECIES.length()) {
-                FloatVector.fromMemorySegment(SPECIES, data, (element + c) * 4, ByteOrder.LITTLE_ENDIAN)
-                        .mul(scale).intoArray(dst, dstOffset + c);
-            }
-        }
-        for (; c < cols; c++) dst[dstOffset + c] = dtype.get(data, element + c) * scale;
+        Convert.read(dtype, data, offset + row * rowStride, dst, dstOffset, cols, scale);
     }
 
     /** Stores src[srcOffset .. + cols] as row {@code row}, narrowing if the view's type is narrower. */
     public void writeRow(int row, float[] src, int srcOffset) {
-        long element = offset + row * rowStride;
-        int c = 0;
-        if (dtype == DType.F32) {
-            for (int bound = SPECIES.loopBound(cols); c < bound; c += SPECIES.length()) {
-                FloatVector.fromArray(SPECIES, src, srcOffset + c)
-                        .intoMemorySegment(data, (element + c) * 4, ByteOrder.LITTLE_ENDIAN);
-            }
-        }
-        for (; c < cols; c++) dtype.set(data, element + c, src[srcOffset + c]);
+        Convert.write(dtype, data, offset + row * rowStride, src, srcOffset, cols);
     }
 }

@@ -193,10 +193,11 @@ public final class NpyFile implements TensorRows, AutoCloseable {
         try {
             long rowsPerWindow = Math.max(1, (64L << 20) / Math.max(1, rowBytes));
             long rowElements = rowElements();
+            float[] buffer = new float[16 * 1024];
             for (long first = 0; first < rows; first += rowsPerWindow) {
                 long count = Math.min(rowsPerWindow, rows - first);
                 try (RowWindow a = window(first, count); RowWindow b = to.window(first, count)) {
-                    for (long i = 0; i < count * rowElements; i++) type.set(b.segment(), i, dtype().get(a.segment(), i));
+                    Convert.copy(dtype(), a.segment(), type, b.segment(), count * rowElements, buffer);
                 }
             }
             to.commit();
