@@ -17,14 +17,17 @@ public final class ChildJvm {
     public static List<String> command(List<String> extraJvmOptions, String mainClass, List<String> args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--")) command.add(arg);                      // --add-modules, --add-exports, ...
-        }
+        command.addAll(flags());
         command.addAll(extraJvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(mainClass);
         command.addAll(args);
         return command;
+    }
+
+    /** The module and access flags this JVM was started with (the {@code --} options: the project's JVM flags). */
+    public static List<String> flags() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(a -> a.startsWith("--")).toList();
     }
 }
