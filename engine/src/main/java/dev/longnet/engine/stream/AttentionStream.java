@@ -113,6 +113,9 @@ public final class AttentionStream implements AutoCloseable {
     /** Rows pushed so far. */
     public long position() { return core.position; }
 
+    /** Rows delivered to the sink so far (causal: all pushed rows; otherwise those whose segments are complete). */
+    public long delivered() { return core.delivered; }
+
     /** Bytes of state of this stream. */
     public long stateBytes() { return stateBytes(config); }
 

@@ -43,6 +43,8 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
     final MemorySegment lse;
     /** Rows pushed so far. */
     long position;
+    /** Rows handed to the sink so far. */
+    long delivered;
 
     StreamCore(AttentionConfig config, StreamOptions options, RowSink sink, int sliceRows, StateMemory memory) {
         this.config = config;
@@ -113,6 +115,7 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
 
     /** Hands the slice's first {@code rows} rows, sequence positions from {@code firstRow}, to the sink. */
     void emit(long firstRow, int rows) throws IOException {
+        delivered = firstRow + rows;
         sink.accept(firstRow, out.asSlice(0, rows * rowFloats * 4), rows);
     }
 

@@ -150,6 +150,7 @@ final class WindowCore extends StreamCore {
     void load(Map<String, String> fields, SnapshotFile.Reader reader) throws IOException {
         frontier = longField(reader.file(), fields, "frontier");
         base = longField(reader.file(), fields, "base");
+        delivered = frontier;
         if (frontier > position || base != keepFrom() || position - base > capacity) {
             throw new TensorFormatException(reader.file(), "corrupt snapshot (frontier "
                     + frontier + ", base " + base + " and position " + position + " do not fit the configuration)");
