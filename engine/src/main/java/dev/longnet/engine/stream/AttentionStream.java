@@ -102,10 +102,10 @@ public final class AttentionStream implements AutoCloseable {
         return config.causal() ? CausalCore.stateBytes(config, slice) : WindowCore.stateBytes(config, slice);
     }
 
-    /** Rows finished together: the batch engine's tile, more for narrow rows, at most 64 MiB of output. */
+    /** Rows finished together: up to 65,536, at most 32 MiB of output rows. */
     private static int sliceRows(AttentionConfig config) {
         long rowBytes = (long) config.heads() * config.headDim() * 4 + config.heads() * 4L;
-        return (int) Math.clamp((64L << 20) / rowBytes, 1, 16384);
+        return (int) Math.clamp((32L << 20) / rowBytes, 1, 65536);
     }
 
     public AttentionConfig config() { return config; }
