@@ -75,6 +75,10 @@ final class StreamBenchCommand implements Callable<Integer> {
     @Option(names = "--peak-gflops", description = "All-core FMA peak in GFLOPS; measured with JMH when not given.")
     Double peakGflops;
 
+    @Option(names = "--snapshot", description = "Before finishing, snapshot the state into this file and report its"
+            + " compression ratio and write time.")
+    java.nio.file.Path snapshot;
+
     @Option(names = "--json", description = "One JSON object on stdout.")
     boolean json;
 
@@ -92,7 +96,8 @@ final class StreamBenchCommand implements Callable<Integer> {
         Sampler sampler = new Sampler(sampled, rowValues, seed);
         long[] keys = {Generator.streamKey(seed, 0), Generator.streamKey(seed, 1), Generator.streamKey(seed, 2)};
         ExecutorService generators = Parallel.pool(threads, "longnet-gen");
-        double generateSeconds = 0, streamSeconds;
+        double generateSeconds = 0, streamSeconds, snapshotSeconds = 0;
+        long snapshotBytes = 0, snapshotRaw = 0;
         long stateBytes;
         long start = System.nanoTime();
         try (Arena arena = Arena.ofShared();
@@ -114,6 +119,16 @@ final class StreamBenchCommand implements Callable<Integer> {
                         inputs[2].asSlice(0, rows * rowValues * 4), rows);
                 progress.update(stream.delivered());
             }
+            if (snapshot != null) {
+                long t = System.nanoTime();
+                stream.snapshot(snapshot);
+                snapshotSeconds = (System.nanoTime() - t) / 1e9;
+                snapshotBytes = java.nio.file.Files.size(snapshot);
+                try (dev.longnet.storage.SnapshotFile.Reader reader = dev.longnet.storage.SnapshotFile.open(snapshot)) {
+                    snapshotRaw = Long.parseLong(reader.header().get(dev.longnet.storage.SnapshotFile.PAYLOAD_BYTES));
+                }
+                generateSeconds += snapshotSeconds;             // not the stream's time
+            }
             stream.finish();
             progress.update(tokens);
         } finally {
@@ -131,7 +146,8 @@ final class StreamBenchCommand implements Callable<Integer> {
                     .put("fractionOfPeak", gflops / peak).put("stateBytes", stateBytes).put("peakRssBytes", peakRss)
                     .put("checksum", Long.toHexString(sampler.crc.getValue())).put("sampledRows", sampled.length)
                     .put("maxAbsError", error).put("config", config.toString()).put("dtype", type.name())
-                    .put("threads", threads));
+                    .put("threads", threads).put("snapshotBytes", snapshotBytes).put("snapshotPayloadBytes", snapshotRaw)
+                    .put("snapshotSeconds", snapshotSeconds));
         } else {
             System.out.printf(Locale.ROOT, "stream: %d tokens in %.1f s (%.1f s generating inputs): %,.0f tokens/s,"
                             + " %.3f us/token, %.1f GFLOPS (%.1f%% of peak), state %s, peak RSS %s%n", tokens, seconds,
@@ -139,6 +155,11 @@ final class StreamBenchCommand implements Callable<Integer> {
                     Sizes.bytes(stateBytes), Sizes.bytes(peakRss));
             System.out.printf(Locale.ROOT, "stream: output CRC32C %s; %d sampled rows, max abs error %.2e against the"
                     + " double reference%n", Long.toHexString(sampler.crc.getValue()), sampled.length, error);
+            if (snapshot != null) {
+                System.out.printf(Locale.ROOT, "stream: snapshot %s of %s of state (ratio %.3f) in %.3f s%n",
+                        Sizes.bytes(snapshotBytes), Sizes.bytes(snapshotRaw), (double) snapshotRaw / snapshotBytes,
+                        snapshotSeconds);
+            }
         }
         return error <= 1e-4 ? 0 : 1;
     }
