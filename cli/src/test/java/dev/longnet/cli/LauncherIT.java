@@ -122,6 +122,18 @@ class LauncherIT {
         assertEquals(0, stream.code(), stream.err());
         assertTrue(stream.err().contains("3000 tokens in"), stream.err());
         assertArrayEquals(StreamCommandTest.data(data.resolve("out.npy")), Files.readAllBytes(tmp.resolve("rows")));
+
+        // A process that stops after snapshots (its input ends inside a token); a new process resumes from them.
+        byte[] tokens = Files.readAllBytes(tmp.resolve("tokens"));
+        Files.write(tmp.resolve("broken"), java.util.Arrays.copyOf(tokens, tokens.length / 2 + 3));
+        String resumable = "stream --heads 2 --head-dim 8 --segments 256,1024 --dilations 1,4 --out rows2"
+                + " --snapshot-every 500 --state state --in ";
+        Result first = shell("bash $LONGNET " + resumable + "broken");
+        assertEquals(1, first.code(), first.err());
+        Result second = shell("bash $LONGNET " + resumable + "tokens");
+        assertEquals(0, second.code(), second.err());
+        assertTrue(second.err().contains("resuming at token 1500"), second.err());
+        assertArrayEquals(StreamCommandTest.data(data.resolve("out.npy")), Files.readAllBytes(tmp.resolve("rows2")));
     }
 
     private static String[] concat(String[] a, String[] b) {
