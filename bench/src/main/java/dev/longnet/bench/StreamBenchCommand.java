@@ -63,8 +63,8 @@ final class StreamBenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Worker threads (default: all cores).")
     int threads = Runtime.getRuntime().availableProcessors();
 
-    @Option(names = "--chunk", description = "Tokens per push (default 65536).")
-    int chunk = 65536;
+    @Option(names = "--chunk", description = "Tokens per push (default: 65536, at most 16 MiB of each of q, k, v).")
+    Integer chunk;
 
     @Option(names = "--seed", description = "Generator seed (default 1).")
     long seed = 1;
@@ -92,6 +92,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         AttentionConfig config = config();
         double peak = peakGflops != null ? peakGflops : Jmh.peak(true)[1];
         long rowValues = (long) heads * headDim;
+        int chunk = this.chunk != null ? this.chunk : (int) Math.clamp((16L << 20) / (rowValues * 4), 1, 65536);
         long[] sampled = Verifier.sample(tokens, samples, seed);
         Sampler sampler = new Sampler(sampled, rowValues, seed);
         long[] keys = {Generator.streamKey(seed, 0), Generator.streamKey(seed, 1), Generator.streamKey(seed, 2)};
