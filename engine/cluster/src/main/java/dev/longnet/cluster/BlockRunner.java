@@ -70,6 +70,7 @@ final class BlockRunner {
                 force();
                 journal.done(s);
                 journal = BlockJournal.open(files.dir, block);
+                pause();
             }
         } finally {
             if (pool != null) pool.shutdownNow();
@@ -217,6 +218,18 @@ final class BlockRunner {
         long rows = j[1] - j[0];
         MemorySegment.copy(src, at + (j[0] - own[0]) * kRow, ks, j[0] * kRow, rows * kRow);
         MemorySegment.copy(src, at + count * kRow + (j[0] - own[0]) * vRow, vs, j[0] * vRow, rows * vRow);
+    }
+
+    /** A test hook: -Dlongnet.cluster.stagePauseMillis=M pauses after each stage, so that a test can kill a member mid-job. */
+    private static void pause() throws IOException {
+        long millis = Long.getLong("longnet.cluster.stagePauseMillis", 0);
+        if (millis <= 0) return;
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     /** Makes the out and lse rows durable (before the stage is journaled done). */

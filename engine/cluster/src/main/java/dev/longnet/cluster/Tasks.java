@@ -138,7 +138,6 @@ public final class Tasks {
                     } finally {
                         lock.unlock();
                     }
-                    pause();
                 }
             }
             return Reply.traffic(traffic, skipped);
@@ -160,11 +159,6 @@ public final class Tasks {
             return reply.data();
         }
 
-        /** A test hook: -Dlongnet.cluster.blockPauseMillis=M pauses after each block, so a test can kill a member mid-job. */
-        private static void pause() throws InterruptedException {
-            long millis = Long.getLong("longnet.cluster.blockPauseMillis", 0);
-            if (millis > 0) Thread.sleep(millis);
-        }
     }
 
     /** One block's slice of one segment of a spanning level, read from this member's k and v. */
