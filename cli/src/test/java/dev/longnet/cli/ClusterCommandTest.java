@@ -85,6 +85,7 @@ class ClusterCommandTest {
         assertTrue(again.out().contains("resumed"), again.toString());
         assertTrue(again.err().contains("received"), again.toString());
         assertArrayEquals(bits(data.resolve("single.npy")), bits(data.resolve("cluster.npy")));
+        System.out.println("cut run: " + cut.err().strip() + "\nre-run: " + again.out().strip() + "\n" + again.err().strip());
     }
 
     private void startMember(int port, String list, long stagePauseMillis) throws IOException {

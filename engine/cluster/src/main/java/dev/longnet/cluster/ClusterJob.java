@@ -137,7 +137,9 @@ public final class ClusterJob {
                     continue;
                 } catch (ExecutionException ex) {
                     requirePresent(hz, members, spec);
-                    throw new Failure("member " + e.getKey() + " failed: " + Members.describe(ex.getCause()) + resumeHint(spec));
+                    String lost = Members.lost(ex.getCause()) ? "was lost during the job (" : "failed (";
+                    throw new Failure("member " + e.getKey() + " " + lost + Members.describe(ex.getCause()) + ")"
+                            + resumeHint(spec));
                 } catch (InterruptedException ex) {
                     Thread.currentThread().interrupt();
                     throw new Failure("interrupted while waiting for member " + e.getKey());
@@ -161,7 +163,7 @@ public final class ClusterJob {
     }
 
     private static String resumeHint(JobSpec spec) {
-        return "; finished blocks and stages are journaled in " + spec.out() + ".cluster: run the same command again"
-                + " to resume (lost blocks go to the members left)";
+        return "; finished blocks and stages are journaled in " + spec.out() + ".cluster under the members' data"
+                + " directory: run the same command again to resume (lost blocks go to the members left)";
     }
 }

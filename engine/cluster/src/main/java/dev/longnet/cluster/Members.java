@@ -16,6 +16,14 @@ final class Members {
         return null;
     }
 
+    /** True when the exception says the member went away (left, crashed, or its connection closed). */
+    static boolean lost(Throwable e) {
+        return e instanceof com.hazelcast.core.MemberLeftException
+                || e instanceof com.hazelcast.spi.exception.TargetDisconnectedException
+                || e instanceof com.hazelcast.spi.exception.TargetNotMemberException
+                || e instanceof com.hazelcast.core.HazelcastInstanceNotActiveException;
+    }
+
     /** An exception from Hazelcast as a short phrase (its class names the cause: member left, target not member). */
     static String describe(Throwable e) {
         if (e == null) return "unknown error";
