@@ -78,12 +78,10 @@ public final class ClusterJob {
 
         String[] owners = new String[plan.blocks()];
         for (int b = 0; b < plan.blocks(); b++) owners[b] = addresses.get(b % addresses.size());
-        List<Member> working = new ArrayList<>();
         Map<String, Reply> replies = all(hz, executor, members, m -> {
             int index = members.indexOf(m);
             List<Integer> mine = new ArrayList<>();
             for (int b = index; b < plan.blocks(); b += members.size()) mine.add(b);
-            if (!mine.isEmpty()) working.add(m);
             return new Tasks.Block(spec, plan, owners, mine.stream().mapToInt(Integer::intValue).toArray());
         }, spec);
         Traffic[] traffic = new Traffic[plan.blocks()];

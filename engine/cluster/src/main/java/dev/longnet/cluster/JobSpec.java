@@ -48,17 +48,6 @@ public record JobSpec(String q, String k, String v, String out, long[] segments,
     }
 
     @Override
-    public boolean equals(Object o) {
-        return o instanceof JobSpec s && q.equals(s.q) && k.equals(s.k) && v.equals(s.v) && out.equals(s.out)
-                && Arrays.equals(segments, s.segments) && Arrays.equals(dilations, s.dilations) && causal == s.causal
-                && offsets.equals(s.offsets) && Float.compare(scale, s.scale) == 0 && threads == s.threads
-                && windowBudget == s.windowBudget;
-    }
-
-    @Override
-    public int hashCode() { return out.hashCode() * 31 + Arrays.hashCode(segments); }
-
-    @Override
     public String toString() {
         return "JobSpec[q=" + q + " k=" + k + " v=" + v + " out=" + out + " segments=" + Arrays.toString(segments)
                 + " dilations=" + Arrays.toString(dilations) + " causal=" + causal + " offsets=" + offsets + "]";
