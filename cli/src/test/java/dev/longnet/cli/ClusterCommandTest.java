@@ -93,6 +93,20 @@ class ClusterCommandTest {
         assertArrayEquals(bits(data.resolve("single.npy")), bits(data.resolve("cluster.npy")));
     }
 
+    @Test
+    void badClusterFlagsAreOneLineErrors() {
+        Cli.Run wildcard = Cli.run("member", "--bind", "0.0.0.0", "--data", data.toString());
+        assertEquals(2, wildcard.code(), wildcard.toString());
+        assertTrue(wildcard.oneErrorLine() && wildcard.err().contains("refusing to bind 0.0.0.0"), wildcard.toString());
+        Cli.Run range = Cli.run("member", "--join", "127.0.0.1:5701-5720", "--data", data.toString());
+        assertEquals(2, range.code(), range.toString());
+        assertTrue(range.oneErrorLine() && range.err().contains("not a port range"), range.toString());
+        Cli.Run f16 = Cli.run("attend", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy", "--preset",
+                "paper", "--cluster", "127.0.0.1:1", "--out-dtype", "f16");
+        assertEquals(2, f16.code(), f16.toString());
+        assertTrue(f16.oneErrorLine() && f16.err().contains("--cluster"), f16.toString());
+    }
+
     private void startMember(int port, String list, long stagePauseMillis) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
