@@ -126,14 +126,33 @@ class ClusterJobTest {
     }
 
     @Test
-    void pathsOutsideTheDataDirectoryAndDifferentJobsAreRefused() throws Exception {
-        AttentionConfig config = AttentionConfig.builder().levels(new long[]{8}, new int[]{1}).heads(1).headDim(2).build();
+    void inputsThatDifferBetweenMembersAreRefused(@TempDir Path other) throws Exception {
+        AttentionConfig config = AttentionConfig.builder().levels(new long[]{8, 64}, new int[]{1, 2}).heads(2).headDim(4).build();
+        Path dir = Files.createDirectories(data.resolve("differ"));
+        Path[] qkv = Tensors.inputs(dir, new Random(1), 64, 2, 4, DType.F32);
+        Tensors.inputs(Files.createDirectories(other.resolve("differ")), new Random(2), 64, 2, 4, DType.F32);
+        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
+                Path.of("differ/out.npy"), config, 1, 1 << 20);
+        int port = Ports.free(1)[0];
+        List<String> four = new ArrayList<>(addresses);
+        four.add("127.0.0.1:" + port);
+        try (LongnetMember odd = LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, four, false),
+                other, null)) {
+            ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
+                    () -> ClusterJob.run(members.getFirst().instance(), spec, four));
+            assertTrue(f.getMessage().startsWith("the inputs differ between members: " + addresses.getFirst())
+                    && f.getMessage().contains(four.getLast()), f.getMessage());
+        }
+        assertFalse(Files.exists(dir.resolve("out.npy.partial")));
+    }
+
+    @Test
+    void pathsOutsideTheDataDirectoryAreRefused() throws Exception {
         JobSpec escape = new JobSpec("../q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,
                 "torchscale", 0, 1, 1 << 20);
         ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
                 () -> ClusterJob.run(members.getFirst().instance(), escape, addresses));
         assertTrue(f.getMessage().contains("outside this member's data directory"), f.getMessage());
         assertFalse(f.getMessage().contains("\n"));
-        assertTrue(config.levels().size() == 1);
     }
 }
