@@ -170,34 +170,35 @@ final class BlockRunner {
                 j[1] = Math.min(j[1], keys);
                 if (j[0] >= j[1]) continue;
                 if (b == block) {
-                    rows(own.k(), kt, ownFirst, r, j, h, heads, d, ks, true);
-                    rows(own.v(), vt, ownFirst, r, j, h, heads, d, vs, true);
+                    gather(own.k(), kt, ownFirst, r, j, h, heads, d, ks);
+                    gather(own.v(), vt, ownFirst, r, j, h, heads, d, vs);
                 } else {
                     unpack(slices[b - b0], level, segStart, segRows, b, h, j, ks, vs);
                 }
             }
-            rows(own.q(), qt, ownFirst, r, mine, h, heads, d, qs, true);
-            rows(own.out(), DType.F32, ownFirst, r, mine, h, heads, d, os, true);
-            rows(own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1, ls, true);
+            gather(own.q(), qt, ownFirst, r, mine, h, heads, d, qs);
+            gather(own.out(), DType.F32, ownFirst, r, mine, h, heads, d, os);
+            gather(own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1, ls);
             kernel.attend(new View(qs, qt, 0, d, keys, d), new View(ks, kt, 0, d, keys, d),
                     new View(vs, vt, 0, d, keys, d), new View(os, DType.F32, 0, d, keys, d),
                     new View(ls, DType.F32, 0, 1, keys, 1), mine[0], mine[1], config.causal(), config.scale());
-            rows(own.out(), DType.F32, ownFirst, r, mine, h, heads, d, os, false);
-            rows(own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1, ls, false);
+            scatter(os, own.out(), DType.F32, ownFirst, r, mine, h, heads, d);
+            scatter(ls, own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1);
         }
     }
 
-    /**
-     * Copies view rows j[0]..j[1] of head h between a block window (row j at window row first + j·r) and a packed
-     * buffer (row j at j·cols): into the buffer when {@code in}, back into the window otherwise.
-     */
-    private static void rows(MemorySegment window, DType type, long first, int r, int[] j, int h, int heads, int cols,
-                             MemorySegment packed, boolean in) {
+    /** View rows j[0]..j[1] of head h from a block window (row j at window row first + j·r) to row j of a packed buffer. */
+    private static void gather(MemorySegment window, DType type, long first, int r, int[] j, int h, int heads, int cols,
+                               MemorySegment packed) {
+        DilatedSlice.copyRows(window, type.bytes(), first, r, j, h, heads, cols, packed, j[0] * (long) cols * type.bytes());
+    }
+
+    /** The reverse of {@link #gather}: packed rows j[0]..j[1] back into the block window. */
+    private static void scatter(MemorySegment packed, MemorySegment window, DType type, long first, int r, int[] j, int h,
+                                int heads, int cols) {
         long rowBytes = (long) cols * type.bytes();
         for (int i = j[0]; i < j[1]; i++) {
-            long at = ((first + (long) i * r) * heads + h) * rowBytes;
-            if (in) MemorySegment.copy(window, at, packed, i * rowBytes, rowBytes);
-            else MemorySegment.copy(packed, i * rowBytes, window, at, rowBytes);
+            MemorySegment.copy(packed, i * rowBytes, window, ((first + (long) i * r) * heads + h) * rowBytes, rowBytes);
         }
     }
 
