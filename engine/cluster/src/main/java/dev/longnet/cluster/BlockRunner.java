@@ -44,7 +44,7 @@ final class BlockRunner {
     }
 
     /** What one block did: the stages an earlier run had finished, and the slice bytes received per level. */
-    record Outcome(int block, int stagesSkipped, int stages, Traffic traffic) { }
+    record Outcome(int block, int stagesSkipped, Traffic traffic) { }
 
     Outcome run(int block) throws IOException {
         List<Stage> stages = Stage.of(config, plan);
@@ -65,7 +65,7 @@ final class BlockRunner {
                     journal.save(regions);
                     journal.begin(s);
                 }
-                if (stage.spanning()) traffic = spanning(stage.levels().getFirst(), block, traffic, pool);
+                if (stage.spanning()) spanning(stage.levels().getFirst(), block, traffic, pool);
                 else local(stage.levels(), first, end);
                 force();
                 journal.done(s);
@@ -75,7 +75,7 @@ final class BlockRunner {
         } finally {
             if (pool != null) pool.shutdownNow();
         }
-        return new Outcome(block, skipped, stages.size(), traffic);
+        return new Outcome(block, skipped, traffic);
     }
 
     /** The engine on the block's rows with the stage's levels (segment lengths as clamped to the whole sequence). */
@@ -98,7 +98,7 @@ final class BlockRunner {
     }
 
     /** One spanning level over every segment the block shares. */
-    private Traffic spanning(int levelIndex, int block, Traffic traffic, ExecutorService pool) throws IOException {
+    private void spanning(int levelIndex, int block, Traffic traffic, ExecutorService pool) throws IOException {
         Level level = config.levels().get(levelIndex);
         long n = plan.n();
         long w = level.effectiveSegment(n);
@@ -113,11 +113,10 @@ final class BlockRunner {
             for (int b = b0; b <= b1; b++) {
                 if (b == block) continue;
                 slices[b - b0] = peers.fetch(levelIndex, s, b);
-                traffic = traffic.add(levelIndex, b, slices[b - b0].length);
+                traffic.add(levelIndex, b, slices[b - b0].length);
             }
             segment(level, s, block, b0, slices, pool);
         }
-        return traffic;
     }
 
     /** The block's queries of segment s, per head, against the gathered keys and values. */

@@ -5,13 +5,13 @@ import java.io.Serializable;
 
 /**
  * Slice bytes one block received per level, by the block that sent them: {@code bytes[level][fromBlock]}.
- * Payload only (K and V rows); each fetch adds Hazelcast's framing, a few hundred bytes.
+ * Payload only (K and V rows); each fetch adds about 1 KiB on the wire (the request task, the reply framing).
  */
-public record Traffic(int block, long[][] bytes, long fetches) implements Serializable {
+public record Traffic(int block, long[][] bytes) implements Serializable {
     @Serial
     private static final long serialVersionUID = 1L;
 
-    public static Traffic empty(int block, int levels, int blocks) { return new Traffic(block, new long[levels][blocks], 0); }
+    public static Traffic empty(int block, int levels, int blocks) { return new Traffic(block, new long[levels][blocks]); }
 
     public long received(int level) {
         long sum = 0;
@@ -19,8 +19,5 @@ public record Traffic(int block, long[][] bytes, long fetches) implements Serial
         return sum;
     }
 
-    Traffic add(int level, int fromBlock, long count) {
-        bytes[level][fromBlock] += count;
-        return new Traffic(block, bytes, fetches + 1);
-    }
+    void add(int level, int fromBlock, long count) { bytes[level][fromBlock] += count; }
 }
