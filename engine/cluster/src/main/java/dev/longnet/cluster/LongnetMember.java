@@ -20,12 +20,13 @@ public final class LongnetMember implements AutoCloseable {
 
     /**
      * Starts a member and joins (or forms) the cluster; returns once joined. A member that joins but is not in the
-     * given member list is reported on {@code log} (Community Hazelcast cannot refuse it: keep the network private).
+     * given member list is reported on {@code log}; Community Hazelcast cannot refuse it, so this member refuses all
+     * tasks while it is there (keep the network private all the same).
      */
     public static LongnetMember start(ClusterSettings settings, Path dataDir, PrintStream log) {
         if (!Files.isDirectory(dataDir)) throw new IllegalArgumentException(dataDir + ": the data directory does not exist");
         HazelcastInstance instance = Hazelcast.newHazelcastInstance(
-                HazelcastSetup.member(settings, new MemberContext(dataDir)));
+                HazelcastSetup.member(settings, new MemberContext(dataDir, settings.members())));
         instance.getCluster().addMembershipListener(new MembershipListener() {
             @Override
             public void memberAdded(MembershipEvent event) {

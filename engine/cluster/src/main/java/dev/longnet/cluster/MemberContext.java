@@ -3,7 +3,10 @@ package dev.longnet.cluster;
 import com.hazelcast.core.HazelcastInstance;
 import dev.longnet.engine.AttentionKernel;
 import dev.longnet.engine.VectorAttentionKernel;
+import com.hazelcast.cluster.Member;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -17,10 +20,15 @@ public final class MemberContext {
     static final String KEY = "longnet";
 
     private final Path dataDir;
+    private final Set<String> listed;
     private final AttentionKernel kernel = new VectorAttentionKernel();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
-    public MemberContext(Path dataDir) { this.dataDir = dataDir.toAbsolutePath().normalize(); }
+    /** @param listed the member addresses this member was told to join ("host:port") */
+    public MemberContext(Path dataDir, Collection<String> listed) {
+        this.dataDir = dataDir.toAbsolutePath().normalize();
+        this.listed = Set.copyOf(listed);
+    }
 
     static MemberContext of(HazelcastInstance instance) {
         Object context = instance.getUserContext().get(KEY);
@@ -29,6 +37,20 @@ public final class MemberContext {
     }
 
     public Path dataDir() { return dataDir; }
+
+    /**
+     * Refuses to work while the cluster holds a member outside this member's list: Community Hazelcast admits any
+     * member that knows the cluster name, so an unlisted one gets no service (no task runs, no file is read).
+     */
+    void requireListedMembers(HazelcastInstance instance) {
+        for (Member m : instance.getCluster().getMembers()) {
+            String address = Members.address(m);
+            if (!listed.contains(address)) {
+                throw new IllegalStateException("member " + address + " is in the cluster but not in the member list "
+                        + "of " + Members.address(instance.getCluster().getLocalMember()) + ": refusing jobs until it leaves");
+            }
+        }
+    }
 
     AttentionKernel kernel() { return kernel; }
 

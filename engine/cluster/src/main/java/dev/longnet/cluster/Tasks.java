@@ -58,7 +58,9 @@ public final class Tasks {
         @Override
         public Reply call() {
             try {
-                return run(instance, MemberContext.of(instance));
+                MemberContext context = MemberContext.of(instance);
+                context.requireListedMembers(instance);
+                return run(instance, context);
             } catch (Exception | InternalError | OutOfMemoryError e) {
                 return Reply.failed(e);
             }

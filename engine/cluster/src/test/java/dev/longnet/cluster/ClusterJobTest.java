@@ -28,14 +28,18 @@ class ClusterJobTest {
     static Path data;
 
     static List<LongnetMember> members = new ArrayList<>();
+    /** The three members' addresses. */
     static List<String> addresses;
+    /** Their member list: the three and a fourth, listed but started only by the test that needs it. */
+    static List<String> listed;
 
     @BeforeAll
     static void startMembers() {
-        int[] ports = Ports.free(3);
+        int[] ports = Ports.free(4);
         addresses = List.of("127.0.0.1:" + ports[0], "127.0.0.1:" + ports[1], "127.0.0.1:" + ports[2]);
-        for (int port : ports) {
-            members.add(LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, addresses, false),
+        listed = List.of(addresses.get(0), addresses.get(1), addresses.get(2), "127.0.0.1:" + ports[3]);
+        for (int i = 0; i < 3; i++) {
+            members.add(LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", ports[i], listed, false),
                     data, null));
         }
         assertEquals(3, members.getFirst().clusterSize());
@@ -133,17 +137,41 @@ class ClusterJobTest {
         Tensors.inputs(Files.createDirectories(other.resolve("differ")), new Random(2), 64, 2, 4, DType.F32);
         JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
                 Path.of("differ/out.npy"), config, 1, 1 << 20);
-        int port = Ports.free(1)[0];
-        List<String> four = new ArrayList<>(addresses);
-        four.add("127.0.0.1:" + port);
-        try (LongnetMember odd = LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, four, false),
+        String fourth = listed.getLast();
+        int port = Integer.parseInt(fourth.substring(fourth.indexOf(':') + 1));
+        try (LongnetMember odd = LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, listed, false),
                 other, null)) {
             ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
-                    () -> ClusterJob.run(members.getFirst().instance(), spec, four));
+                    () -> ClusterJob.run(members.getFirst().instance(), spec, listed));
             assertTrue(f.getMessage().startsWith("the inputs differ between members: " + addresses.getFirst())
-                    && f.getMessage().contains(four.getLast()), f.getMessage());
+                    && f.getMessage().contains(fourth), f.getMessage());
         }
+        awaitThreeMembers();
         assertFalse(Files.exists(dir.resolve("out.npy.partial")));
+    }
+
+    @Test
+    void whileAnUnlistedMemberIsInTheClusterNoTaskRuns() throws Exception {
+        int port = Ports.free(1)[0];
+        List<String> list = new ArrayList<>(listed);
+        list.add("127.0.0.1:" + port);
+        JobSpec spec = new JobSpec("q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,
+                "torchscale", 0, 1, 1 << 20);
+        try (LongnetMember rogue = LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, list, false),
+                data, null)) {
+            assertEquals(4, rogue.clusterSize());
+            ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
+                    () -> ClusterJob.run(members.getFirst().instance(), spec, addresses));
+            assertTrue(f.getMessage().contains("member 127.0.0.1:" + port + " is in the cluster but not in the member list"),
+                    f.getMessage());
+        }
+        awaitThreeMembers();
+    }
+
+    /** Waits until every member has seen a fourth member leave (a graceful leave reaches the others a moment later). */
+    private static void awaitThreeMembers() throws InterruptedException {
+        for (int i = 0; i < 200 && members.stream().anyMatch(m -> m.clusterSize() != 3); i++) Thread.sleep(50);
+        for (LongnetMember m : members) assertEquals(3, m.clusterSize());
     }
 
     @Test

@@ -34,7 +34,7 @@ class GatherTransportExperiment {
         try {
             for (int p : ports) {
                 var c = HazelcastSetup.member(new ClusterSettings("gather", "127.0.0.1", p, addresses, false),
-                        new MemberContext(data));
+                        new MemberContext(data, addresses));
                 c.addMapConfig(new MapConfig("slices").setBackupCount(0).setAsyncBackupCount(0));
                 members.add(com.hazelcast.core.Hazelcast.newHazelcastInstance(c));
             }
