@@ -1,0 +1,167 @@
+package dev.longnet.engine.stream;
+
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.AttentionKernel;
+import dev.longnet.engine.Level;
+import dev.longnet.engine.Parallel;
+import dev.longnet.engine.View;
+import dev.longnet.storage.DType;
+import dev.longnet.storage.SnapshotFile;
+import dev.longnet.storage.TensorFormatException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * What the causal and the bidirectional stream share: the configuration, the kernel and its threads, the output
+ * and lse rows being finished ("the slice"), and running one level's kernel calls. A row's levels always merge in
+ * configuration order, as in the batch engine, so the stream's bits equal the batch engine's.
+ */
+abstract sealed class StreamCore implements AutoCloseable permits CausalCore, WindowCore {
+    /** Most query rows per kernel call (the batch engine's tile). */
+    static final int TILE_ROWS = 2048;
+    /** A call shorter than this is not cut for the threads. */
+    private static final int MIN_SPLIT_ROWS = 256;
+
+    final AttentionConfig config;
+    final int heads;
+    final int d;
+    /** Floats per row: heads·d. */
+    final long rowFloats;
+    final int sliceRows;
+    private final AttentionKernel kernel;
+    private final int threads;
+    private final ExecutorService pool;
+    private final RowSink sink;
+    private final float scale;
+    final MemorySegment out;
+    final MemorySegment lse;
+    /** Rows pushed so far. */
+    long position;
+
+    StreamCore(AttentionConfig config, StreamOptions options, RowSink sink, int sliceRows, StateMemory memory) {
+        this.config = config;
+        this.heads = config.heads();
+        this.d = config.headDim();
+        this.rowFloats = (long) heads * d;
+        this.sliceRows = sliceRows;
+        this.kernel = options.kernel();
+        this.threads = options.threads();
+        this.sink = sink;
+        this.scale = config.scale();
+        this.out = memory.take(sliceRows * rowFloats * 4);
+        this.lse = memory.take(sliceRows * (long) heads * 4);
+        this.pool = Parallel.pool(threads, "longnet-stream");
+    }
+
+    /** Bytes of the slice's output and lse rows. */
+    static long sliceBytes(AttentionConfig config, int sliceRows) {
+        return StateMemory.aligned(sliceRows * (long) config.heads() * config.headDim() * 4)
+                + StateMemory.aligned(sliceRows * (long) config.heads() * 4);
+    }
+
+    /** The largest segment length of the configuration. */
+    static long maxSegment(AttentionConfig config) {
+        long max = 0;
+        for (Level level : config.levels()) max = Math.max(max, level.segmentLength());
+        return max;
+    }
+
+    /** Takes rows [from, from + rows) of q, k, v (f32, rowFloats values a row). */
+    abstract void push(MemorySegment q, MemorySegment k, MemorySegment v, long from, long rows) throws IOException;
+
+    /** The sequence ends at {@link #position}: finishes every row still open. */
+    abstract void finish() throws IOException;
+
+    /** Header fields that, with the configuration, say how to read the payload back. */
+    abstract Map<String, String> stateFields();
+
+    /** The state's rows, in the order a snapshot holds them. */
+    abstract List<MemorySegment> payload();
+
+    /** Loads the state of a snapshot whose fields are {@code fields} from {@code reader}. */
+    abstract void load(Map<String, String> fields, SnapshotFile.Reader reader) throws IOException;
+
+    /** A non-negative whole number from a snapshot's header. */
+    static long longField(Path file, Map<String, String> header, String key) throws TensorFormatException {
+        String value = header.get(key);
+        try {
+            long parsed = Long.parseLong(String.valueOf(value));
+            if (parsed >= 0) return parsed;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new TensorFormatException(file, "corrupt snapshot (field " + key + " is '" + value + "')");
+    }
+
+    /** The first index of a dilated view (phase o, dilation r, from {@code segmentStart}) at or after position p. */
+    static long viewIndex(long p, long segmentStart, int o, int r) {
+        long x = p - segmentStart - o;
+        return x <= 0 ? 0 : (x + r - 1) / r;
+    }
+
+    /** Zeroes the slice's first {@code rows} output and lse rows (lse zeros read as -inf). */
+    void clearSlice(int rows) {
+        out.asSlice(0, rows * rowFloats * 4).fill((byte) 0);
+        lse.asSlice(0, rows * (long) heads * 4).fill((byte) 0);
+    }
+
+    /** Hands the slice's first {@code rows} rows, sequence positions from {@code firstRow}, to the sink. */
+    void emit(long firstRow, int rows) throws IOException {
+        sink.accept(firstRow, out.asSlice(0, rows * rowFloats * 4), rows);
+    }
+
+    /**
+     * Output and lse views of view rows [qFrom, qTo) held in the slice: view row qFrom is at slice row
+     * {@code sliceRow}, head h, and view rows are r rows apart.
+     */
+    View sliceOut(int sliceRow, int h, int r, int qFrom, int qTo) {
+        return View.from(out, DType.F32, ((long) sliceRow * heads + h) * d, (long) r * rowFloats,
+                qFrom, qTo, d);
+    }
+
+    View sliceLse(int sliceRow, int h, int r, int qFrom, int qTo) {
+        return View.from(lse, DType.F32, (long) sliceRow * heads + h, (long) r * heads, qFrom, qTo, 1);
+    }
+
+    /** One kernel call: queries [qFrom, qTo) of a view. */
+    record Call(View q, View k, View v, View out, View lse, int qFrom, int qTo) { }
+
+    /** Adds the calls for queries [qFrom, qTo), cut into tiles and, when long, into a piece per thread. */
+    void add(List<Call> calls, View q, View k, View v, View o, View l, int qFrom, int qTo) {
+        int length = qTo - qFrom;
+        int pieces = Math.max((length + TILE_ROWS - 1) / TILE_ROWS, length >= MIN_SPLIT_ROWS ? threads : 1);
+        for (int i = 0; i < pieces; i++) {
+            int from = qFrom + (int) ((long) length * i / pieces);
+            int to = qFrom + (int) ((long) length * (i + 1) / pieces);
+            if (from < to) calls.add(new Call(q, k, v, o, l, from, to));
+        }
+    }
+
+    /** Runs one level's calls (they write disjoint rows) and waits for all of them. */
+    void run(List<Call> calls) throws IOException {
+        boolean causal = config.causal();
+        if (pool == null || calls.size() < 2) {
+            for (Call c : calls) kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), causal, scale);
+            return;
+        }
+        List<Callable<Void>> tasks = new ArrayList<>(calls.size());
+        for (Call c : calls) {
+            tasks.add(() -> {
+                kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), causal, scale);
+                return null;
+            });
+        }
+        Parallel.runAll(pool, tasks);
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) pool.shutdownNow();
+    }
+}
