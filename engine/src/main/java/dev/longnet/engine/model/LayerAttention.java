@@ -1,6 +1,7 @@
 package dev.longnet.engine.model;
 
 import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.stream.StreamOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -24,9 +25,14 @@ public interface LayerAttention extends AutoCloseable {
     @Override
     void close() throws IOException;
 
-    /** The engine's attention for the model, on the given number of threads. */
+    /** The engine's streaming attention for the model, on the given number of threads, its state in memory. */
     static Factory factory(int threads) {
-        return PrefixAttention.factory(dev.longnet.engine.DilatedAttention.Options.defaults().withThreads(threads));
+        return StreamAttention.factory(StreamOptions.defaults().withThreads(threads));
+    }
+
+    /** The streaming attention with these options (a state directory keeps the states in mapped files). */
+    static Factory factory(StreamOptions options) {
+        return StreamAttention.factory(options);
     }
 
     /** Opens fresh layers, or restores one from a snapshot. */

@@ -26,9 +26,13 @@ class LongNetModelTest {
     }
 
     static float[] forward(LongNetModel model, int[] tokens, int chunk) throws Exception {
+        return forward(model, tokens, chunk, ATTENTION);
+    }
+
+    static float[] forward(LongNetModel model, int[] tokens, int chunk, LayerAttention.Factory attention) throws Exception {
         int v = model.config().vocabSize();
         float[] logits = new float[tokens.length * v];
-        try (ModelStream stream = ModelStream.open(model, ATTENTION)) {
+        try (ModelStream stream = ModelStream.open(model, attention)) {
             float[] part = new float[chunk * v];
             for (int from = 0; from < tokens.length; from += chunk) {
                 int n = Math.min(chunk, tokens.length - from);
@@ -82,6 +86,15 @@ class LongNetModelTest {
         int[] tokens = tokens(new Random(5), 300, config.vocabSize());
         float[] whole = forward(model, tokens, 4096);
         for (int chunk : new int[]{1, 7, 100}) assertArrayEquals(whole, forward(model, tokens, chunk), 0f, "chunk " + chunk);
+    }
+
+    @Test
+    void theStreamGivesTheBatchEnginesRows() throws Exception {
+        ModelConfig config = small(true);
+        LongNetModel model = LongNetModel.load(config, TensorSource.of(ModelInit.tensors(config, 4)));
+        int[] tokens = tokens(new Random(4), 200, config.vocabSize());
+        LayerAttention.Factory batch = PrefixAttention.factory(DilatedAttention.Options.defaults().withThreads(1));
+        assertArrayEquals(forward(model, tokens, 33, batch), forward(model, tokens, 33), 0f);
     }
 
     @Test

@@ -16,11 +16,11 @@ import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 
 /**
- * A layer's attention on the batch engine: keeps every pushed row and attends the whole prefix on each push,
+ * A layer's attention on the batch engine, for tests: keeps every pushed row and attends the whole prefix on each push,
  * returning the new rows' outputs. Quadratic in the length: for tests and short runs only; it gives the same rows
  * as the stream.
  */
-public final class PrefixAttention implements LayerAttention {
+final class PrefixAttention implements LayerAttention {
     private final AttentionConfig config;
     private final DilatedAttention attention;
     private final int rowFloats;
