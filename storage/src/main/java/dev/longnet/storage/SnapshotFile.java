@@ -36,6 +36,8 @@ import net.jpountz.lz4.LZ4FrameOutputStream;
  * The reader knows the payload's layout from the header, so segments are read back in the order they were written.
  */
 public final class SnapshotFile {
+    /** The header field, added by {@link #write}, holding the payload's length in bytes. */
+    public static final String PAYLOAD_BYTES = "payload.bytes";
     private static final byte[] MAGIC = "LNSNAP01".getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_HEADER = 1 << 16;
     /** Floats shuffled together. */
@@ -48,8 +50,16 @@ public final class SnapshotFile {
         Path partial = target.resolveSibling(target.getFileName() + ".partial");
         try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            OutputStream file = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
-            byte[] text = headerText(header);
+            // Closing the LZ4 stream ends the frame; the channel stays open to be forced.
+            OutputStream file = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16) {
+                @Override
+                public void close() throws IOException { flush(); }
+            };
+            long payloadBytes = 0;
+            for (MemorySegment segment : payload) payloadBytes += segment.byteSize();
+            Map<String, String> fields = new LinkedHashMap<>(header);
+            fields.put(PAYLOAD_BYTES, Long.toString(payloadBytes));
+            byte[] text = headerText(fields);
             file.write(MAGIC);
             file.write(intLe(text.length));
             file.write(text);
@@ -69,7 +79,7 @@ public final class SnapshotFile {
                 }
             }
             lz4.write(longLe(crc.getValue()));
-            lz4.close();                                       // flushes the frame and the buffer into the channel
+            lz4.close();
             channel.force(true);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(partial);
@@ -111,6 +121,7 @@ public final class SnapshotFile {
         private final CRC32C crc = new CRC32C();
         private final byte[] shuffled = new byte[BLOCK_FLOATS * 4];
         private final byte[] bytes = new byte[BLOCK_FLOATS * 4];
+        private long read;
 
         private Reader(Path file, Map<String, String> header, InputStream raw) throws IOException {
             this.file = file;
@@ -130,6 +141,10 @@ public final class SnapshotFile {
         /** Fills {@code segment} (a multiple of 4 bytes) with the next payload bytes. */
         public void read(MemorySegment segment) throws IOException {
             requireFloats(segment);
+            read += segment.byteSize();
+            if (read > payloadBytes()) {
+                throw new TensorFormatException(file, "corrupt snapshot (its payload is shorter than its state)");
+            }
             for (long at = 0; at < segment.byteSize(); at += bytes.length) {
                 int length = (int) Math.min(bytes.length, segment.byteSize() - at);
                 readPayload(shuffled, length);
@@ -139,8 +154,19 @@ public final class SnapshotFile {
             }
         }
 
-        /** Checks the payload's checksum and that nothing follows it. */
+        private long payloadBytes() throws TensorFormatException {
+            try {
+                return Long.parseLong(String.valueOf(header.get(PAYLOAD_BYTES)));
+            } catch (NumberFormatException e) {
+                throw new TensorFormatException(file, "corrupt snapshot (no payload length)");
+            }
+        }
+
+        /** Checks that the whole payload was read, its checksum, and that nothing follows it. */
         public void finish() throws IOException {
+            if (read != payloadBytes()) {
+                throw new TensorFormatException(file, "corrupt snapshot (its payload is longer than its state)");
+            }
             byte[] stored = new byte[8];
             readPayload(stored, 8);
             if (ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN).getLong() != crc.getValue()) {
