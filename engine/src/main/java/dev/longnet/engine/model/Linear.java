@@ -56,21 +56,22 @@ public final class Linear {
     /** y[r·out + o] = Σ_i x[r·in + i]·W[o][i] + b[o] for rows r in [0, rows); tmp holds at least MR·NR floats. */
     public void apply(float[] x, int rows, float[] y, float[] tmp) {
         int full = rows - rows % MR;
-        for (int p = 0; p < panelCount; p++) {
-            int col = p * NR;
-            boolean whole = col + NR <= out;
-            int panel = p * in * NR;
-            for (int r = 0; r < full; r += MR) {
-                if (whole) block(x, r * in, panel, col, y, r * out + col, out);
+        for (int r = 0; r < full; r += MR) {                // a block of x rows stays in L1 while W streams by
+            for (int p = 0; p < panelCount; p++) {
+                int col = p * NR;
+                if (col + NR <= out) block(x, r * in, p * in * NR, col, y, r * out + col, out);
                 else {
-                    block(x, r * in, panel, col, tmp, 0, NR);
+                    block(x, r * in, p * in * NR, col, tmp, 0, NR);
                     for (int i = 0; i < MR; i++) System.arraycopy(tmp, i * NR, y, (r + i) * out + col, out - col);
                 }
             }
-            for (int r = full; r < rows; r++) {
-                if (whole) row(x, r * in, panel, col, y, r * out + col);
+        }
+        for (int r = full; r < rows; r++) {
+            for (int p = 0; p < panelCount; p++) {
+                int col = p * NR;
+                if (col + NR <= out) row(x, r * in, p * in * NR, col, y, r * out + col);
                 else {
-                    row(x, r * in, panel, col, tmp, 0);
+                    row(x, r * in, p * in * NR, col, tmp, 0);
                     System.arraycopy(tmp, 0, y, r * out + col, out - col);
                 }
             }
