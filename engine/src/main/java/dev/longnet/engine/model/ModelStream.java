@@ -31,9 +31,10 @@ public final class ModelStream implements AutoCloseable {
         this.attention = attention;
         this.xpos = new Xpos[config.layers()];
         if (config.xpos()) {
-            for (int i = 0; i < xpos.length; i++) {
-                xpos[i] = new Xpos(config.headDim(), config.xposScaleBase(), model.layers().get(i).zeta(),
-                        config.segmentLength());
+            for (int i = 0; i < xpos.length; i++) {          // layers with the same ζ share the tables
+                double[] zeta = model.layers().get(i).zeta();
+                xpos[i] = i > 0 && java.util.Arrays.equals(zeta, model.layers().get(i - 1).zeta()) ? xpos[i - 1]
+                        : new Xpos(config.headDim(), config.xposScaleBase(), zeta, config.segmentLength());
             }
         }
         this.embedScale = config.noScaleEmbedding() ? 1f : (float) Math.sqrt(config.embedDim());
@@ -155,7 +156,7 @@ public final class ModelStream implements AutoCloseable {
             // x + fc2(ffn_layernorm(act(fc1(LN(x)))))
             normOrCopy(pre, x, h, n, e, layer.ffnInLnWeight(), layer.ffnInLnBias(), eps);
             layer.fc1().apply(h, n, f, tmp);
-            Ops.activate(config.activation(), f, n * ffn);
+            Ops.activate(config.activation(), f, n, ffn);
             if (layer.ffnLnWeight() != null) Ops.layerNorm(f, f, n, ffn, layer.ffnLnWeight(), layer.ffnLnBias(), eps);
             layer.fc2().apply(f, n, h, tmp);
             residual(n * e, layer.ffnInLnWeight(), layer.ffnInLnBias(), pre, n, e, eps);

@@ -26,6 +26,8 @@ public final class Xpos {
     private final long block;
     // Per-row tables of the chunk being prepared: cos, sin, and the q and k factors.
     private double[] cos = new double[0], sin = cos, qFactor = cos, kFactor = cos;
+    private long preparedFirst = -1;
+    private int preparedRows;
 
     /**
      * @param zeta the per-pair decay ζ_j (torchscale's {@code xpos.scale} buffer), headDim/2 values
@@ -82,8 +84,11 @@ public final class Xpos {
 
     public long block() { return block; }
 
-    /** Computes the tables of positions [first, first + rows). */
+    /** Computes the tables of positions [first, first + rows) (nothing to do when they are the last prepared). */
     public void prepare(long first, int rows) {
+        if (first == preparedFirst && rows == preparedRows) return;
+        preparedFirst = first;
+        preparedRows = rows;
         int size = rows * pairs;
         if (cos.length < size) {
             cos = new double[size];
