@@ -22,7 +22,7 @@ public final class ModelStream implements AutoCloseable {
     private final List<LayerAttention> attention;
     private final Xpos[] xpos;
     private final float embedScale;
-    private final float[] x, h, q, k, v, a, f, logitRows, tmp = Linear.scratch();
+    private final float[] x, h, q, k, v, a, f, logitRows, tmp = Linear.scratch(), lanes = Ops.lanes();
     private long position;
 
     private ModelStream(LongNetModel model, List<LayerAttention> attention) {
@@ -150,32 +150,33 @@ public final class ModelStream implements AutoCloseable {
                 xpos[l].apply(k, n, config.heads(), true);
             }
             attention.get(l).push(q, k, v, n, a);
-            if (layer.innerLnWeight() != null) Ops.layerNorm(a, a, n, e, layer.innerLnWeight(), layer.innerLnBias(), eps);
+            if (layer.innerLnWeight() != null) Ops.layerNorm(a, a, n, e, layer.innerLnWeight(), layer.innerLnBias(), eps, lanes);
             layer.out().apply(a, n, h, tmp);
-            residual(n * e, layer.attnLnWeight(), layer.attnLnBias(), pre, n, e, eps);
+            residual(layer.attnLnWeight(), layer.attnLnBias(), n);
             // x + fc2(ffn_layernorm(act(fc1(LN(x)))))
             normOrCopy(pre, x, h, n, e, layer.ffnInLnWeight(), layer.ffnInLnBias(), eps);
             layer.fc1().apply(h, n, f, tmp);
             Ops.activate(config.activation(), f, n, ffn);
-            if (layer.ffnLnWeight() != null) Ops.layerNorm(f, f, n, ffn, layer.ffnLnWeight(), layer.ffnLnBias(), eps);
+            if (layer.ffnLnWeight() != null) Ops.layerNorm(f, f, n, ffn, layer.ffnLnWeight(), layer.ffnLnBias(), eps, lanes);
             layer.fc2().apply(f, n, h, tmp);
-            residual(n * e, layer.ffnInLnWeight(), layer.ffnInLnBias(), pre, n, e, eps);
+            residual(layer.ffnInLnWeight(), layer.ffnInLnBias(), n);
         }
-        if (pre) Ops.layerNorm(x, h, n, e, model.normWeight(), model.normBias(), eps);
+        if (pre) Ops.layerNorm(x, h, n, e, model.normWeight(), model.normBias(), eps, lanes);
         else System.arraycopy(x, 0, h, 0, n * e);
         position += n;
     }
 
     /** h = LN(x) before the sublayer (pre-LN), or a copy of x (post-LN). */
-    private static void normOrCopy(boolean pre, float[] x, float[] h, int n, int e, float[] w, float[] b, double eps) {
-        if (pre) Ops.layerNorm(x, h, n, e, w, b, eps);
+    private void normOrCopy(boolean pre, float[] x, float[] h, int n, int e, float[] w, float[] b, double eps) {
+        if (pre) Ops.layerNorm(x, h, n, e, w, b, eps, lanes);
         else System.arraycopy(x, 0, h, 0, n * e);
     }
 
     /** x += h; post-LN then normalises x with the sublayer's norm. */
-    private void residual(int count, float[] w, float[] b, boolean pre, int n, int e, double eps) {
-        for (int i = 0; i < count; i++) x[i] += h[i];
-        if (!pre) Ops.layerNorm(x, x, n, e, w, b, eps);
+    private void residual(float[] w, float[] b, int n) {
+        int e = config.embedDim();
+        for (int i = 0; i < n * e; i++) x[i] += h[i];
+        if (!config.normalizeBefore()) Ops.layerNorm(x, x, n, e, w, b, config.layernormEps(), lanes);
     }
 
     @Override

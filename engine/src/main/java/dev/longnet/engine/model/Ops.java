@@ -12,21 +12,43 @@ final class Ops {
 
     private Ops() { }
 
-    /** y[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta over each row of width n (biased variance, as torch). */
-    static void layerNorm(float[] x, float[] y, int rows, int n, float[] gamma, float[] beta, double eps) {
+    /**
+     * y[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta over each row of width n (biased variance, as torch), on
+     * float vectors; the lanes' partial sums are added in lane order in double, so a row's result never depends on
+     * JIT state or on the rows around it. lanes holds at least {@link #LANES} floats. y may be x.
+     */
+    static void layerNorm(float[] x, float[] y, int rows, int n, float[] gamma, float[] beta, double eps, float[] lanes) {
         for (int r = 0; r < rows; r++) {
             int base = r * n;
-            double sum = 0;
-            for (int i = 0; i < n; i++) sum += x[base + i];
-            double mean = sum / n;
-            double sq = 0;
-            for (int i = 0; i < n; i++) {
-                double c = x[base + i] - mean;
-                sq += c * c;
+            FloatVector sum = FloatVector.zero(SPECIES);
+            for (int i = 0; i < n; i += LANES) {
+                sum = sum.add(FloatVector.fromArray(SPECIES, x, base + i, SPECIES.indexInRange(i, n)));
             }
-            double rstd = 1 / Math.sqrt(sq / n + eps);
-            for (int i = 0; i < n; i++) y[base + i] = (float) ((x[base + i] - mean) * rstd * gamma[i] + beta[i]);
+            float mean = (float) (sumLanes(sum, lanes) / n);
+            FloatVector sq = FloatVector.zero(SPECIES);
+            for (int i = 0; i < n; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, n);
+                FloatVector c = FloatVector.fromArray(SPECIES, x, base + i, m).sub(mean);
+                sq = c.fma(c, sq).blend(sq, m.not());
+            }
+            float rstd = (float) (1 / Math.sqrt(sumLanes(sq, lanes) / n + eps));
+            for (int i = 0; i < n; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, n);
+                FloatVector c = FloatVector.fromArray(SPECIES, x, base + i, m).sub(mean).mul(rstd);
+                c.fma(FloatVector.fromArray(SPECIES, gamma, i, m), FloatVector.fromArray(SPECIES, beta, i, m))
+                        .intoArray(y, base + i, m);
+            }
         }
+    }
+
+    /** Scratch for {@link #layerNorm}. */
+    static float[] lanes() { return new float[LANES]; }
+
+    private static double sumLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        double s = 0;
+        for (int i = 0; i < LANES; i++) s += lanes[i];
+        return s;
     }
 
     /** The activation in place over rows of width values. */
