@@ -49,7 +49,9 @@ class ScoreRunTest {
         LongNetModel model = model();
         ScoreRun.Result result;
         try (TokenFile tokens = TokenFile.open(dir.resolve("tokens.bin"), TokenFormat.BYTES)) {
-            result = ScoreRun.run(model, tokens, options(dir, "nll"), p -> { });
+            ScoreRun.Options o = options(dir, "nll");
+            result = ScoreRun.run(model, tokens, new ScoreRun.Options(o.nllOut(), dir.resolve("h.npy"), o.stateDir(),
+                    o.snapshotEvery(), false, Long.MAX_VALUE, 0, o.attention()), p -> { });
         }
         int[] ids = new int[bytes.length];
         for (int i = 0; i < ids.length; i++) ids[i] = bytes[i] & 0xFF;
@@ -64,6 +66,11 @@ class ScoreRunTest {
         assertEquals(499, result.predictions());
         assertTrue(result.meanNll() > 4 && result.meanNll() < 7, "random bytes under a random model: ~ln 256");
         assertTrue(Files.notExists(dir.resolve("nll.npy.partial")));
+        float[] hidden = new float[ids.length * 16];
+        try (ModelStream stream = ModelStream.open(model, LayerAttention.factory(1))) {
+            stream.forward(ids, 0, ids.length, null, hidden);
+        }
+        assertArrayEquals(hidden, readNll(dir.resolve("h.npy"), ids.length * 16), 0f);
     }
 
     @Test
@@ -98,7 +105,7 @@ class ScoreRunTest {
     }
 
     static float[] readNll(Path file, int n) throws Exception {
-        try (var npy = dev.longnet.storage.NpyFile.open(file); var w = npy.window(0, n)) {
+        try (var npy = dev.longnet.storage.NpyFile.open(file); var w = npy.window(0, npy.rows())) {
             float[] x = new float[n];
             for (int i = 0; i < n; i++) x[i] = dev.longnet.storage.DType.F32.get(w.segment(), i);
             return x;
