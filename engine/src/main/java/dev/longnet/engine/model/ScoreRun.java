@@ -116,7 +116,14 @@ public final class ScoreRun {
             if (nll != null) nll.commit();
             if (hidden != null) hidden.commit();
             long stateBytes = stream.stateBytes();
-            if (o.stateDir() != null) clear(o.stateDir());
+            if (o.stateDir() != null) {
+                clear(o.stateDir());
+                try {
+                    Files.deleteIfExists(o.stateDir());                // only when nothing else is in it
+                } catch (java.nio.file.DirectoryNotEmptyException kept) {
+                    // the user's own files stay
+                }
+            }
             return new Result(n, sum, resumedFrom, (System.nanoTime() - start) / 1e9, stateBytes);
         } finally {
             if (nll != null) nll.close();
