@@ -2,6 +2,7 @@ package dev.longnet.engine.stream;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.engine.Level;
 import dev.longnet.storage.SnapshotFile;
 import dev.longnet.storage.TensorFormatException;
 import java.io.IOException;
@@ -102,16 +103,26 @@ public final class AttentionStream implements AutoCloseable {
         return config.causal() ? CausalCore.stateBytes(config, slice) : WindowCore.stateBytes(config, slice);
     }
 
-    /** Rows finished together: the batch engine's tile, more for narrow rows, at most 64 MiB of output. */
+    /**
+     * Rows finished together: up to 65,536, at most 32 MiB of output rows; causal slices never cross a segment
+     * boundary, so they need no more than the smallest segment.
+     */
     private static int sliceRows(AttentionConfig config) {
         long rowBytes = (long) config.heads() * config.headDim() * 4 + config.heads() * 4L;
-        return (int) Math.clamp((64L << 20) / rowBytes, 1, 16384);
+        long rows = Math.clamp((32L << 20) / rowBytes, 1, 65536);
+        if (config.causal()) {
+            for (Level level : config.levels()) rows = Math.min(rows, level.segmentLength());
+        }
+        return (int) rows;
     }
 
     public AttentionConfig config() { return config; }
 
     /** Rows pushed so far. */
     public long position() { return core.position; }
+
+    /** Rows delivered to the sink so far (causal: all pushed rows; otherwise those whose segments are complete). */
+    public long delivered() { return core.delivered; }
 
     /** Bytes of state of this stream. */
     public long stateBytes() { return stateBytes(config); }

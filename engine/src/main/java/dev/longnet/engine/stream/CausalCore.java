@@ -149,6 +149,7 @@ final class CausalCore extends StreamCore {
 
     @Override
     void load(Map<String, String> fields, SnapshotFile.Reader reader) throws IOException {
+        delivered = position;
         for (MemorySegment segment : payload()) reader.read(segment);
     }
 }

@@ -43,6 +43,8 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
     final MemorySegment lse;
     /** Rows pushed so far. */
     long position;
+    /** Rows handed to the sink so far. */
+    long delivered;
 
     StreamCore(AttentionConfig config, StreamOptions options, RowSink sink, int sliceRows, StateMemory memory) {
         this.config = config;
@@ -113,6 +115,7 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
 
     /** Hands the slice's first {@code rows} rows, sequence positions from {@code firstRow}, to the sink. */
     void emit(long firstRow, int rows) throws IOException {
+        delivered = firstRow + rows;
         sink.accept(firstRow, out.asSlice(0, rows * rowFloats * 4), rows);
     }
 
@@ -132,26 +135,39 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
     /** One kernel call: queries [qFrom, qTo) of a view. */
     record Call(View q, View k, View v, View out, View lse, int qFrom, int qTo) { }
 
-    /** Adds the calls for queries [qFrom, qTo), cut into tiles and, when long, into a piece per thread. */
+    /** Adds the calls for queries [qFrom, qTo), cut into tiles of at most {@link #TILE_ROWS}. */
     void add(List<Call> calls, View q, View k, View v, View o, View l, int qFrom, int qTo) {
-        int length = qTo - qFrom;
-        int pieces = Math.max((length + TILE_ROWS - 1) / TILE_ROWS, length >= MIN_SPLIT_ROWS ? threads : 1);
-        for (int i = 0; i < pieces; i++) {
-            int from = qFrom + (int) ((long) length * i / pieces);
-            int to = qFrom + (int) ((long) length * (i + 1) / pieces);
-            if (from < to) calls.add(new Call(q, k, v, o, l, from, to));
+        for (int from = qFrom; from < qTo; from += TILE_ROWS) {
+            calls.add(new Call(q, k, v, o, l, from, Math.min(qTo, from + TILE_ROWS)));
         }
+    }
+
+    /** Too few calls to keep every thread busy: long ones are cut into a piece per thread. */
+    private List<Call> spread(List<Call> calls) {
+        if (calls.size() >= 2 * threads) return calls;
+        List<Call> pieces = new ArrayList<>();
+        for (Call c : calls) {
+            int length = c.qTo() - c.qFrom();
+            int parts = length >= MIN_SPLIT_ROWS ? threads : 1;
+            for (int i = 0; i < parts; i++) {
+                int from = c.qFrom() + (int) ((long) length * i / parts);
+                int to = c.qFrom() + (int) ((long) length * (i + 1) / parts);
+                if (from < to) pieces.add(new Call(c.q(), c.k(), c.v(), c.out(), c.lse(), from, to));
+            }
+        }
+        return pieces;
     }
 
     /** Runs one level's calls (they write disjoint rows) and waits for all of them. */
     void run(List<Call> calls) throws IOException {
         boolean causal = config.causal();
-        if (pool == null || calls.size() < 2) {
-            for (Call c : calls) kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), causal, scale);
+        List<Call> work = pool == null ? calls : spread(calls);
+        if (work.size() < 2) {
+            for (Call c : work) kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), causal, scale);
             return;
         }
-        List<Callable<Void>> tasks = new ArrayList<>(calls.size());
-        for (Call c : calls) {
+        List<Callable<Void>> tasks = new ArrayList<>(work.size());
+        for (Call c : work) {
             tasks.add(() -> {
                 kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), causal, scale);
                 return null;

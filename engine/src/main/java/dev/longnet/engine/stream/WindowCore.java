@@ -20,7 +20,7 @@ import java.util.Map;
  *
  * <p>The state is the q, k and v rows from the start of the earliest segment that an unfinished row still needs:
  * fewer than 2·w_max rows (fewer than w_max when every segment length divides the largest), in a buffer of
- * 2·w_max + slice rows that is compacted when it fills. Memory is fixed by the configuration, independent of N.
+ * 3·w_max rows that is compacted when it fills. Memory is fixed by the configuration, independent of N.
  */
 final class WindowCore extends StreamCore {
     private final long capacity;
@@ -34,19 +34,20 @@ final class WindowCore extends StreamCore {
 
     WindowCore(AttentionConfig config, StreamOptions options, RowSink sink, int sliceRows, StateMemory memory) {
         super(config, options, sink, sliceRows, memory);
-        capacity = capacity(config, sliceRows);
+        capacity = capacity(config);
         q = memory.take(capacity * rowFloats * 4);
         k = memory.take(capacity * rowFloats * 4);
         v = memory.take(capacity * rowFloats * 4);
     }
 
-    private static long capacity(AttentionConfig config, int sliceRows) {
-        return 2 * maxSegment(config) + sliceRows;
+    /** Rows of q, k and v held: fewer than 2·w_max are ever needed, and w_max more leave room to append. */
+    private static long capacity(AttentionConfig config) {
+        return 3 * maxSegment(config);
     }
 
     static long stateBytes(AttentionConfig config, int sliceRows) {
         long rowBytes = (long) config.heads() * config.headDim() * 4;
-        return sliceBytes(config, sliceRows) + 3 * StateMemory.aligned(capacity(config, sliceRows) * rowBytes);
+        return sliceBytes(config, sliceRows) + 3 * StateMemory.aligned(capacity(config) * rowBytes);
     }
 
     @Override
@@ -150,6 +151,7 @@ final class WindowCore extends StreamCore {
     void load(Map<String, String> fields, SnapshotFile.Reader reader) throws IOException {
         frontier = longField(reader.file(), fields, "frontier");
         base = longField(reader.file(), fields, "base");
+        delivered = frontier;
         if (frontier > position || base != keepFrom() || position - base > capacity) {
             throw new TensorFormatException(reader.file(), "corrupt snapshot (frontier "
                     + frontier + ", base " + base + " and position " + position + " do not fit the configuration)");
