@@ -62,7 +62,7 @@ final class GenerateCommand extends BaseCommand {
         int vocab = m.config().vocabSize();
         float[] logits = new float[vocab];
         long start = System.nanoTime();
-        try (ModelStream stream = ModelStream.open(m, LayerAttention.factory(threads.threads()))) {
+        try (ModelStream stream = ModelStream.open(m, LayerAttention.factory(threads.threads()), threads.threads())) {
             stream.forward(ids, 0, n - 1, null, null);
             for (int p = n - 1; p < ids.length - 1; p++) {
                 stream.forward(ids, p, 1, logits, null);

@@ -60,7 +60,8 @@ final class ScoreCommand extends BaseCommand {
         try (TokenFile file = TokenFile.open(tokens, tokenFormat);
              ProgressDisplay progress = ProgressDisplay.start("score", Math.min(file.count(), limit != null ? limit : Long.MAX_VALUE), chatty())) {
             r = ScoreRun.run(m, file, new ScoreRun.Options(nllOut, hiddenOut, stateDir, snapshotEvery, restart,
-                    limit != null ? limit : Long.MAX_VALUE, 0, LayerAttention.factory(threads.threads())), progress::update);
+                    limit != null ? limit : Long.MAX_VALUE, 0, LayerAttention.factory(threads.threads()), threads.threads()),
+                    progress::update);
         }
         if (r.resumedFrom() > 0) note("resumed at token " + r.resumedFrom());
         long peak = ProcSelf.peakRssBytes();

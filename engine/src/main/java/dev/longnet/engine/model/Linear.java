@@ -55,8 +55,13 @@ public final class Linear {
 
     /** y[r·out + o] = Σ_i x[r·in + i]·W[o][i] + b[o] for rows r in [0, rows); tmp holds at least MR·NR floats. */
     public void apply(float[] x, int rows, float[] y, float[] tmp) {
-        int full = rows - rows % MR;
-        for (int r = 0; r < full; r += MR) {                // a block of x rows stays in L1 while W streams by
+        apply(x, 0, rows, y, tmp);
+    }
+
+    /** As {@link #apply(float[], int, float[], float[])} for rows [from, to) only: each row's result is the same. */
+    public void apply(float[] x, int from, int to, float[] y, float[] tmp) {
+        int full = to - (to - from) % MR;
+        for (int r = from; r < full; r += MR) {                // a block of x rows stays in L1 while W streams by
             for (int p = 0; p < panelCount; p++) {
                 int col = p * NR;
                 if (col + NR <= out) block(x, r * in, p * in * NR, col, y, r * out + col, out);
@@ -66,7 +71,7 @@ public final class Linear {
                 }
             }
         }
-        for (int r = full; r < rows; r++) {
+        for (int r = full; r < to; r++) {
             for (int p = 0; p < panelCount; p++) {
                 int col = p * NR;
                 if (col + NR <= out) row(x, r * in, p * in * NR, col, y, r * out + col);

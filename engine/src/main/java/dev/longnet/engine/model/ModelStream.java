@@ -22,11 +22,13 @@ public final class ModelStream implements AutoCloseable {
     private final List<LayerAttention> attention;
     private final Xpos[] xpos;
     private final float embedScale;
-    private final float[] x, h, q, k, v, a, f, logitRows, tmp = Linear.scratch(), lanes = Ops.lanes();
+    private final float[] x, h, q, k, v, a, f, logitRows, lanes = Ops.lanes();
+    private final LinearRunner linear;
     private long position;
 
-    private ModelStream(LongNetModel model, List<LayerAttention> attention) {
+    private ModelStream(LongNetModel model, List<LayerAttention> attention, int threads) {
         this.model = model;
+        this.linear = new LinearRunner(threads);
         this.config = model.config();
         this.attention = attention;
         this.xpos = new Xpos[config.layers()];
@@ -50,21 +52,27 @@ public final class ModelStream implements AutoCloseable {
         this.position = attention.isEmpty() ? 0 : attention.getFirst().position();
     }
 
-    /** A stream at position 0. */
+    /** A stream at position 0; the linear layers on one thread. */
     public static ModelStream open(LongNetModel model, LayerAttention.Factory factory) throws IOException {
+        return open(model, factory, 1);
+    }
+
+    /** A stream at position 0, the linear layers on the given number of threads. */
+    public static ModelStream open(LongNetModel model, LayerAttention.Factory factory, int threads) throws IOException {
         AttentionConfig c = model.config().attention();
         List<LayerAttention> layers = new ArrayList<>();
         try {
             for (int i = 0; i < model.config().layers(); i++) layers.add(factory.open(c));
-            return new ModelStream(model, layers);
+            return new ModelStream(model, layers, threads);
         } catch (IOException | RuntimeException e) {
             closeAll(layers);
             throw e;
         }
     }
 
-    /** The stream as {@link #snapshot} left it in directory dir. */
-    public static ModelStream restore(LongNetModel model, LayerAttention.Factory factory, Path dir) throws IOException {
+    /** The stream as {@link #snapshot} left it in directory dir; the linear layers on the given number of threads. */
+    public static ModelStream restore(LongNetModel model, LayerAttention.Factory factory, Path dir, int threads)
+            throws IOException {
         AttentionConfig c = model.config().attention();
         List<LayerAttention> layers = new ArrayList<>();
         try {
@@ -77,7 +85,7 @@ public final class ModelStream implements AutoCloseable {
                             + ", layer 0 at " + layers.getFirst().position());
                 }
             }
-            return new ModelStream(model, layers);
+            return new ModelStream(model, layers, threads);
         } catch (IOException | RuntimeException e) {
             closeAll(layers);
             throw e;
@@ -116,7 +124,7 @@ public final class ModelStream implements AutoCloseable {
             step(tokens, offset + done, n);
             if (hidden != null) System.arraycopy(h, 0, hidden, done * e, n * e);
             if (logits != null) {
-                model.output().apply(h, n, logitRows, tmp);
+                linear.apply(model.output(), h, n, logitRows);
                 System.arraycopy(logitRows, 0, logits, done * vocab, n * vocab);
             }
         }
@@ -141,9 +149,9 @@ public final class ModelStream implements AutoCloseable {
             LongNetModel.Layer layer = model.layers().get(l);
             // x + out_proj(inner_attn_ln(attention(LN(x))))
             normOrCopy(pre, x, h, n, e, layer.attnLnWeight(), layer.attnLnBias(), eps);
-            layer.q().apply(h, n, q, tmp);
-            layer.k().apply(h, n, k, tmp);
-            layer.v().apply(h, n, v, tmp);
+            linear.apply(layer.q(), h, n, q);
+            linear.apply(layer.k(), h, n, k);
+            linear.apply(layer.v(), h, n, v);
             if (xpos[l] != null) {
                 xpos[l].prepare(position, n);
                 xpos[l].apply(q, n, config.heads(), false);
@@ -151,14 +159,14 @@ public final class ModelStream implements AutoCloseable {
             }
             attention.get(l).push(q, k, v, n, a);
             if (layer.innerLnWeight() != null) Ops.layerNorm(a, a, n, e, layer.innerLnWeight(), layer.innerLnBias(), eps, lanes);
-            layer.out().apply(a, n, h, tmp);
+            linear.apply(layer.out(), a, n, h);
             residual(layer.attnLnWeight(), layer.attnLnBias(), n);
             // x + fc2(ffn_layernorm(act(fc1(LN(x)))))
             normOrCopy(pre, x, h, n, e, layer.ffnInLnWeight(), layer.ffnInLnBias(), eps);
-            layer.fc1().apply(h, n, f, tmp);
+            linear.apply(layer.fc1(), h, n, f);
             Ops.activate(config.activation(), f, n, ffn);
             if (layer.ffnLnWeight() != null) Ops.layerNorm(f, f, n, ffn, layer.ffnLnWeight(), layer.ffnLnBias(), eps, lanes);
-            layer.fc2().apply(f, n, h, tmp);
+            linear.apply(layer.fc2(), f, n, h);
             residual(layer.ffnInLnWeight(), layer.ffnInLnBias(), n);
         }
         if (pre) Ops.layerNorm(x, h, n, e, model.normWeight(), model.normBias(), eps, lanes);
@@ -181,6 +189,7 @@ public final class ModelStream implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        linear.close();
         closeAll(attention);
     }
 

@@ -35,9 +35,10 @@ public final class ScoreRun {
      * @param restart       ignore (and replace) an earlier run's state
      * @param limit         score only the first limit tokens (Long.MAX_VALUE: all)
      * @param chunk         tokens per step (0: as many as 16 MiB of logits hold, at most 4096)
+     * @param threads       threads of the linear layers (the attention's are the factory's)
      */
     public record Options(Path nllOut, Path hiddenOut, Path stateDir, long snapshotEvery, boolean restart, long limit,
-                          int chunk, LayerAttention.Factory attention) { }
+                          int chunk, LayerAttention.Factory attention, int threads) { }
 
     /** tokens: N; nllSum over the N-1 predictions; resumedFrom: the position the run continued from (0: fresh). */
     public record Result(long tokens, double nllSum, long resumedFrom, double seconds, long stateBytes) {
@@ -76,8 +77,8 @@ public final class ScoreRun {
         }
         long resumedFrom = position;
         NpyFile nll = null, hidden = null;
-        try (ModelStream stream = snapshot != null ? ModelStream.restore(model, o.attention(), snapshot)
-                : ModelStream.open(model, o.attention())) {
+        try (ModelStream stream = snapshot != null ? ModelStream.restore(model, o.attention(), snapshot, o.threads())
+                : ModelStream.open(model, o.attention(), o.threads())) {
             if (o.nllOut() != null) nll = snapshot != null ? NpyFile.resume(o.nllOut()) : NpyFile.create(o.nllOut(), DType.F32, n - 1);
             if (o.hiddenOut() != null) hidden = snapshot != null ? NpyFile.resume(o.hiddenOut()) : NpyFile.create(o.hiddenOut(), DType.F32, n, e);
             int[] ids = new int[chunk + 1];

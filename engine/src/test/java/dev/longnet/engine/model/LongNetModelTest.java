@@ -30,9 +30,14 @@ class LongNetModelTest {
     }
 
     static float[] forward(LongNetModel model, int[] tokens, int chunk, LayerAttention.Factory attention) throws Exception {
+        return forward(model, tokens, chunk, attention, 1);
+    }
+
+    static float[] forward(LongNetModel model, int[] tokens, int chunk, LayerAttention.Factory attention, int threads)
+            throws Exception {
         int v = model.config().vocabSize();
         float[] logits = new float[tokens.length * v];
-        try (ModelStream stream = ModelStream.open(model, attention)) {
+        try (ModelStream stream = ModelStream.open(model, attention, threads)) {
             float[] part = new float[chunk * v];
             for (int from = 0; from < tokens.length; from += chunk) {
                 int n = Math.min(chunk, tokens.length - from);
@@ -86,6 +91,7 @@ class LongNetModelTest {
         int[] tokens = tokens(new Random(5), 300, config.vocabSize());
         float[] whole = forward(model, tokens, 4096);
         for (int chunk : new int[]{1, 7, 100}) assertArrayEquals(whole, forward(model, tokens, chunk), 0f, "chunk " + chunk);
+        assertArrayEquals(whole, forward(model, tokens, 300, LayerAttention.factory(2), 3), 0f, "threads");
     }
 
     @Test
@@ -142,7 +148,7 @@ class LongNetModelTest {
             stream.snapshot(dir.resolve("snap"));
         }
         float[] rest = new float[(150 - 97) * v];
-        try (ModelStream stream = ModelStream.restore(model, ATTENTION, dir.resolve("snap"))) {
+        try (ModelStream stream = ModelStream.restore(model, ATTENTION, dir.resolve("snap"), 1)) {
             assertEquals(97, stream.position());
             stream.forward(tokens, 97, 150 - 97, rest, null);
         }

@@ -26,7 +26,7 @@ class ScoreRunTest {
 
     static ScoreRun.Options options(Path dir, String name) {
         return new ScoreRun.Options(dir.resolve(name + ".npy"), null, dir.resolve(name + ".state"), 100, false,
-                Long.MAX_VALUE, 50, LayerAttention.factory(1));
+                Long.MAX_VALUE, 50, LayerAttention.factory(1), 1);
     }
 
     /** The child JVM: scores with snapshots, printing each position and slowing down so that it can be killed. */
@@ -51,7 +51,7 @@ class ScoreRunTest {
         try (TokenFile tokens = TokenFile.open(dir.resolve("tokens.bin"), TokenFormat.BYTES)) {
             ScoreRun.Options o = options(dir, "nll");
             result = ScoreRun.run(model, tokens, new ScoreRun.Options(o.nllOut(), dir.resolve("h.npy"), o.stateDir(),
-                    o.snapshotEvery(), false, Long.MAX_VALUE, 0, o.attention()), p -> { });
+                    o.snapshotEvery(), false, Long.MAX_VALUE, 0, o.attention(), 2), p -> { });
         }
         int[] ids = new int[bytes.length];
         for (int i = 0; i < ids.length; i++) ids[i] = bytes[i] & 0xFF;
