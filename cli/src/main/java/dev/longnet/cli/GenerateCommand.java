@@ -38,6 +38,8 @@ final class GenerateCommand extends BaseCommand {
     Path out;
     @Mixin
     ThreadOptions threads;
+    @Mixin
+    ForceOption force;
 
     @Override
     protected int execute() throws Exception {
@@ -49,6 +51,7 @@ final class GenerateCommand extends BaseCommand {
             throw usage(e.getMessage());
         }
         TokenFormat promptFormat = ScoreCommand.parseFormat(format);
+        force.check(out);
         int[] ids;
         try (TokenFile file = TokenFile.open(prompt, promptFormat)) {
             if (file.count() == 0) throw new IllegalArgumentException(prompt + ": the prompt is empty");

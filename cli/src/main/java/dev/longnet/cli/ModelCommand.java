@@ -48,6 +48,8 @@ final class ModelCommand extends BaseCommand {
         String dtype;
         @Option(names = "--out", required = true, description = "The .safetensors file to write.")
         Path out;
+        @picocli.CommandLine.Mixin
+        ForceOption force;
 
         @Override
         protected int execute() throws Exception {
@@ -64,6 +66,7 @@ final class ModelCommand extends BaseCommand {
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
+            force.check(out);
             Map<String, TensorSource.Tensor> tensors = ModelInit.tensors(config, seed);
             ModelInit.write(out, config, tensors, type);
             result(String.format(Locale.ROOT, "%s: %s, %,d parameters, %s", out, config, config.parameterCount(),

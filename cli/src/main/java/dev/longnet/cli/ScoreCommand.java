@@ -43,6 +43,8 @@ final class ScoreCommand extends BaseCommand {
     boolean json;
     @Mixin
     ThreadOptions threads;
+    @Mixin
+    ForceOption force;
 
     @Override
     boolean json() { return json; }
@@ -53,6 +55,7 @@ final class ScoreCommand extends BaseCommand {
         if (snapshotEvery < 1) throw usage("--snapshot-every must be >= 1, got " + snapshotEvery);
         if (limit != null && limit < 2) throw usage("--limit must be >= 2, got " + limit);
         Path stateDir = state != null ? state : nllOut != null ? nllOut.resolveSibling(nllOut.getFileName() + ".state") : null;
+        force.check(nllOut, hiddenOut);
         LongNetModel m = ModelFile.load(model);
         note("model " + model + ": " + m.config() + ", " + String.format(Locale.ROOT, "%,d", m.config().parameterCount())
                 + " parameters");

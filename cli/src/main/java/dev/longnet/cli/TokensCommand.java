@@ -29,6 +29,8 @@ final class TokensCommand extends BaseCommand {
         String format;
         @Option(names = "--out", required = true, description = "The .lzt file to write.")
         Path out;
+        @picocli.CommandLine.Mixin
+        ForceOption force;
         @Option(names = "--chunk", defaultValue = "65536", converter = Sizes.IntConverter.class,
                 description = "Token ids per chunk (default 65536).")
         int chunk;
@@ -38,6 +40,7 @@ final class TokensCommand extends BaseCommand {
             TokenFormat f = ScoreCommand.parseFormat(format);
             if (f == TokenFormat.LZT) throw usage("--format: the input is already .lzt");
             if (chunk < 1 || chunk > 1 << 26) throw usage("--chunk must be in [1, 2^26], got " + chunk);
+            force.check(out);
             long t0 = System.nanoTime();
             long count;
             long written;

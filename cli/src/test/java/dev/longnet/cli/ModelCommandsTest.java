@@ -126,5 +126,10 @@ class ModelCommandsTest {
         run = Cli.run("generate", "--model", model.toString(), "--prompt", text.toString(), "--max-new", "1",
                 "--temperature", "-1");
         assertEquals(2, run.code(), run.toString());
+
+        run = Cli.run("model", "init", "--vocab", "256", "--dim", "16", "--heads", "2", "--layers", "2", "--ffn", "32",
+                "--segments", "8", "--dilations", "1", "--out", model.toString());
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains("exists (use --force to replace it)"), run.err());
     }
 }
