@@ -61,8 +61,6 @@ final class ModelCommand extends BaseCommand {
                 config = new ModelConfig(vocab, dim, heads, layers, ffn, segments, dilations, xpos, xposBase,
                         base.layernormEps(), base.activation(), base.subln(), base.noScaleEmbedding(),
                         base.shareEmbeddings(), base.normalizeBefore());
-                if (xpos) new dev.longnet.engine.model.Xpos(config.headDim(), xposBase,
-                        dev.longnet.engine.model.Xpos.zeta(config.headDim()), segments);
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }

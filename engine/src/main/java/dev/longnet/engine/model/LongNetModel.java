@@ -61,6 +61,11 @@ public final class LongNetModel {
                 String name = a + "xpos.scale";
                 zeta = source.names().contains(name) ? toDouble(source.read(name, e / config.heads() / 2))
                         : Xpos.zeta(config.headDim());
+                try {
+                    new Xpos(config.headDim(), config.xposScaleBase(), zeta, config.segmentLength());
+                } catch (IllegalArgumentException bad) {
+                    throw new IllegalArgumentException("tensor \"" + name + "\": " + bad.getMessage());
+                }
             }
             layers[i] = new Layer(source.read(p + "self_attn_layer_norm.weight", e), source.read(p + "self_attn_layer_norm.bias", e),
                     linear(source, a + "q_proj", e, e), linear(source, a + "k_proj", e, e), linear(source, a + "v_proj", e, e),

@@ -60,6 +60,14 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
         require(activation != null, "activation_fn is needed");
         require(!xpos || (embedDim / heads) % 2 == 0, "xpos_rel_pos needs an even head dimension, got "
                 + embedDim / heads);
+        if (xpos) {
+            try {
+                Xpos.check(Xpos.zeta(embedDim / heads), xposScaleBase, segmentLength);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("xPos: the least common multiple of segment_length "
+                        + Arrays.toString(segmentLength) + " overflows");
+            }
+        }
     }
 
     public int headDim() { return embedDim / heads; }

@@ -28,7 +28,6 @@ public final class ModelStream implements AutoCloseable {
 
     private ModelStream(LongNetModel model, List<LayerAttention> attention, int threads) {
         this.model = model;
-        this.linear = new LinearRunner(threads);
         this.config = model.config();
         this.attention = attention;
         this.xpos = new Xpos[config.layers()];
@@ -50,6 +49,7 @@ public final class ModelStream implements AutoCloseable {
         f = new float[MAX_CHUNK * config.ffnDim()];
         logitRows = new float[MAX_CHUNK * config.vocabSize()];
         this.position = attention.isEmpty() ? 0 : attention.getFirst().position();
+        this.linear = new LinearRunner(threads);
     }
 
     /** A stream at position 0; the linear layers on one thread. */

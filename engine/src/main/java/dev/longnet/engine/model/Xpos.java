@@ -38,20 +38,26 @@ public final class Xpos {
         if (zeta.length != pairs) throw new IllegalArgumentException("xPos scale has " + zeta.length + " values, expected " + pairs);
         theta = theta(headDim);
         logZetaOverBase = new double[pairs];
-        double worst = 0;
         block = block(segmentLengths);
         for (int j = 0; j < pairs; j++) {
             if (!(zeta[j] > 0) || Double.isInfinite(zeta[j])) {
                 throw new IllegalArgumentException("xPos scale value " + j + " must be positive and finite, got " + zeta[j]);
             }
             logZetaOverBase[j] = Math.log(zeta[j]) / scaleBase;
-            worst = Math.max(worst, Math.abs(logZetaOverBase[j]) * (block / 2.0));
         }
+        check(zeta, scaleBase, segmentLengths);
+    }
+
+    /** Refuses segment lengths whose block needs factors beyond e^{@value #MAX_LOG_FACTOR}. */
+    static void check(double[] zeta, double scaleBase, long[] segmentLengths) {
+        long block = block(segmentLengths);
+        double worst = 0;
+        for (double z : zeta) worst = Math.max(worst, Math.abs(Math.log(z) / scaleBase) * (block / 2.0));
         if (worst > MAX_LOG_FACTOR) {
             throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "xPos over segments %s needs factors"
-                    + " up to e^%.1f within a block of %d positions, beyond the float range the attention kernel keeps"
-                    + " exact (e^%.0f): use smaller segments or a larger xpos_scale_base", Arrays.toString(segmentLengths),
-                    worst, block, MAX_LOG_FACTOR));
+                    + " up to e^%.1f within a block of %d positions (their least common multiple), beyond the float"
+                    + " range the attention kernel keeps exact (e^%.0f): use shorter segments or a larger"
+                    + " xpos_scale_base", Arrays.toString(segmentLengths), worst, block, MAX_LOG_FACTOR));
         }
     }
 

@@ -51,6 +51,8 @@ class ModelConfigTest {
         assertTrue(error("{" + base.replace("\"decoder_attention_heads\": 4", "\"decoder_attention_heads\": 5") + "}")
                 .contains("not a multiple of decoder_attention_heads 5"));
         assertTrue(error("{" + base).contains("not valid JSON"));
+        assertTrue(error("{" + base.replace("[16]", "[2048, 32768]").replace("[1]", "[1, 12]") + ", \"xpos_rel_pos\": true}")
+                .contains("xPos over segments [2048, 32768] needs factors up to e^40.1"));
         assertTrue(error("[1]").contains("not a JSON object"));
     }
 
