@@ -208,7 +208,7 @@ public abstract class TokenFile implements AutoCloseable {
         private static Mapped map(Path file, FileChannel ch, long offset, long bytes, int width, boolean signed)
                 throws IOException {
             Arena arena = Arena.ofShared();
-            MemorySegment data = bytes == 0 ? MemorySegment.NULL.reinterpret(0)
+            MemorySegment data = bytes == 0 ? MemorySegment.ofArray(new byte[0])
                     : ch.map(FileChannel.MapMode.READ_ONLY, offset, bytes, arena);
             return new Mapped(file, arena, data, width, signed);
         }

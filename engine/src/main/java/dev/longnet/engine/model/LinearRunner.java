@@ -24,7 +24,7 @@ final class LinearRunner implements AutoCloseable {
     }
 
     void apply(Linear linear, float[] x, int rows, float[] y) throws IOException {
-        int threads = pool == null ? 1 : (int) Math.min(parts.size(), rows / MIN_ROWS_PER_THREAD);
+        int threads = pool == null ? 1 : Math.min(parts.size(), rows / MIN_ROWS_PER_THREAD);
         if (threads <= 1) {
             linear.apply(x, 0, rows, y, parts.getFirst().tmp);
             return;

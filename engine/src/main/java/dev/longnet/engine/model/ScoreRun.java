@@ -59,7 +59,7 @@ public final class ScoreRun {
         if (n < 2) throw new IllegalArgumentException(tokens.path() + ": scoring needs at least 2 tokens, found " + n);
         ModelConfig c = model.config();
         int vocab = c.vocabSize(), e = c.embedDim();
-        int chunk = o.chunk() > 0 ? o.chunk() : (int) Math.clamp((1L << 22) / vocab, 1, 4096);
+        int chunk = o.chunk() > 0 ? o.chunk() : Math.clamp((1L << 22) / vocab, 1, 4096);
         long start = System.nanoTime();
         Path snapshot = o.stateDir() != null && !o.restart() ? current(o.stateDir()) : null;
         long position = 0;
