@@ -37,6 +37,11 @@ public record View(MemorySegment data, DType dtype, long offset, long rowStride,
         this(data, dtype, offset, rowStride, rows, cols, 0);
     }
 
+    /** Rows [from, to) of this view as a view of its own: its row 0 is this view's row {@code from}. */
+    public View window(int from, int to) {
+        return new View(data, dtype, offset + from * rowStride, rowStride, to - from, cols, Math.max(0, firstRow - from));
+    }
+
     /** A view whose rows [firstRow, rows) start at element {@code firstElement} of {@code data}. */
     public static View from(MemorySegment data, DType dtype, long firstElement, long rowStride, int firstRow, int rows,
                             int cols) {

@@ -117,7 +117,8 @@ final class CausalCore extends StreamCore {
             View q = View.from(queries, DType.F32, ((long) sliceRow * heads + h) * d, (long) r * rowFloats, from, to, d);
             View kv = new View(keys[i][h], DType.F32, 0, d, to, d);
             View vv = new View(values[i][h], DType.F32, 0, d, to, d);
-            add(calls, q, kv, vv, sliceOut(sliceRow, h, r, from, to), sliceLse(sliceRow, h, r, from, to), from, to);
+            add(calls, q, kv, vv, sliceOut(sliceRow, h, r, from, to), sliceLse(sliceRow, h, r, from, to), from, to,
+                    segmentStart + o, r, h);
         }
         return calls;
     }

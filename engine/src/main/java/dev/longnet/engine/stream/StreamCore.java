@@ -3,6 +3,7 @@ package dev.longnet.engine.stream;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionKernel;
 import dev.longnet.engine.Level;
+import dev.longnet.engine.NonFiniteInputException;
 import dev.longnet.engine.Parallel;
 import dev.longnet.engine.View;
 import dev.longnet.storage.DType;
@@ -36,6 +37,7 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
     final int sliceRows;
     private final AttentionKernel kernel;
     private final int threads;
+    private final int keyBlockRows;
     private final ExecutorService pool;
     private final RowSink sink;
     private final float scale;
@@ -54,6 +56,7 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
         this.sliceRows = sliceRows;
         this.kernel = options.kernel();
         this.threads = options.threads();
+        this.keyBlockRows = options.keyBlockRows();
         this.sink = sink;
         this.scale = config.scale();
         this.out = memory.take(sliceRows * rowFloats * 4);
@@ -132,13 +135,52 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
         return View.from(lse, DType.F32, (long) sliceRow * heads + h, (long) r * heads, qFrom, qTo, 1);
     }
 
-    /** One kernel call: queries [qFrom, qTo) of a view. */
-    record Call(View q, View k, View v, View out, View lse, int qFrom, int qTo) { }
+    /**
+     * One kernel call: queries [qFrom, qTo) of q against the keys of k. {@code block} orders calls that merge into
+     * the same rows (key blocks of one view, in order); {@code qOrigin} and {@code kOrigin} are the sequence
+     * positions of q's and k's view row 0, {@code dilation} rows apart, to name a bad value's row.
+     */
+    record Call(View q, View k, View v, View out, View lse, int qFrom, int qTo, boolean causal, int block, long qOrigin,
+                long kOrigin, int dilation, int head) { }
 
-    /** Adds the calls for queries [qFrom, qTo), cut into tiles of at most {@link #TILE_ROWS}. */
-    void add(List<Call> calls, View q, View k, View v, View o, View l, int qFrom, int qTo) {
+    /**
+     * Adds the calls for queries [qFrom, qTo) of one view (k holds its keys so far; view row 0 is at sequence
+     * position {@code origin}): in tiles of at most {@link #TILE_ROWS} queries, and for a view longer than a key
+     * block, block by block exactly as the batch engine cuts it (a block's own rows are its causal diagonal; later
+     * queries see all of it).
+     */
+    void add(List<Call> calls, View q, View k, View v, View o, View l, int qFrom, int qTo, long origin, int r, int h) {
+        boolean causal = config.causal();
+        int m = k.rows();
+        if (m <= keyBlockRows) {
+            tiles(calls, q, k, v, o, l, qFrom, qTo, causal, 0, origin, origin, r, h);
+            return;
+        }
+        for (int block = 0, k0 = 0; k0 < m && (!causal || k0 < qTo); block++, k0 += keyBlockRows) {
+            int k1 = Math.min(m, k0 + keyBlockRows);
+            View kb = k.window(k0, k1);
+            View vb = v.window(k0, k1);
+            long kOrigin = origin + (long) k0 * r;
+            if (!causal) {
+                tiles(calls, q, kb, vb, o, l, qFrom, qTo, false, block, origin, kOrigin, r, h);
+                continue;
+            }
+            int diagonalFrom = Math.max(qFrom, k0);
+            int diagonalTo = Math.min(qTo, k1);
+            if (diagonalFrom < diagonalTo) {
+                tiles(calls, q.window(k0, diagonalTo), kb, vb, o.window(k0, diagonalTo), l.window(k0, diagonalTo),
+                        diagonalFrom - k0, diagonalTo - k0, true, block, kOrigin, kOrigin, r, h);
+            }
+            int after = Math.max(qFrom, k1);
+            if (after < qTo) tiles(calls, q, kb, vb, o, l, after, qTo, false, block, origin, kOrigin, r, h);
+        }
+    }
+
+    private static void tiles(List<Call> calls, View q, View k, View v, View o, View l, int qFrom, int qTo,
+                              boolean causal, int block, long qOrigin, long kOrigin, int r, int h) {
         for (int from = qFrom; from < qTo; from += TILE_ROWS) {
-            calls.add(new Call(q, k, v, o, l, from, Math.min(qTo, from + TILE_ROWS)));
+            calls.add(new Call(q, k, v, o, l, from, Math.min(qTo, from + TILE_ROWS), causal, block, qOrigin, kOrigin,
+                    r, h));
         }
     }
 
@@ -152,28 +194,46 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
             for (int i = 0; i < parts; i++) {
                 int from = c.qFrom() + (int) ((long) length * i / parts);
                 int to = c.qFrom() + (int) ((long) length * (i + 1) / parts);
-                if (from < to) pieces.add(new Call(c.q(), c.k(), c.v(), c.out(), c.lse(), from, to));
+                if (from < to) {
+                    pieces.add(new Call(c.q(), c.k(), c.v(), c.out(), c.lse(), from, to, c.causal(), c.block(),
+                            c.qOrigin(), c.kOrigin(), c.dilation(), c.head()));
+                }
             }
         }
         return pieces;
     }
 
-    /** Runs one level's calls (they write disjoint rows) and waits for all of them. */
+    /**
+     * Runs one level's calls and waits for all of them: calls of one key block write disjoint rows and run in
+     * parallel; blocks run in order.
+     */
     void run(List<Call> calls) throws IOException {
-        boolean causal = config.causal();
-        List<Call> work = pool == null ? calls : spread(calls);
-        if (work.size() < 2) {
-            for (Call c : work) kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), causal, scale);
-            return;
+        int blocks = 0;
+        for (Call c : calls) blocks = Math.max(blocks, c.block() + 1);
+        for (int block = 0; block < blocks; block++) {
+            List<Call> group = new ArrayList<>();
+            for (Call c : calls) if (c.block() == block) group.add(c);
+            List<Call> work = pool == null ? group : spread(group);
+            if (work.size() < 2) {
+                for (Call c : work) attend(c);
+                continue;
+            }
+            List<Callable<Void>> tasks = new ArrayList<>(work.size());
+            for (Call c : work) tasks.add(() -> { attend(c); return null; });
+            Parallel.runAll(pool, tasks);
         }
-        List<Callable<Void>> tasks = new ArrayList<>(work.size());
-        for (Call c : work) {
-            tasks.add(() -> {
-                kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), causal, scale);
-                return null;
-            });
+    }
+
+    private void attend(Call c) {
+        try {
+            kernel.attend(c.q(), c.k(), c.v(), c.out(), c.lse(), c.qFrom(), c.qTo(), c.causal(), scale);
+        } catch (NonFiniteInputException e) {
+            boolean query = e.tensor().equals("q");
+            long row = (query ? c.qOrigin() : c.kOrigin()) + (long) e.viewRow() * c.dilation();
+            throw new IllegalArgumentException(e.tensor() + " of row " + row + ", head " + c.head() + " holds NaN, an"
+                    + " infinity or a value too large for float attention (|q·scale| and |k| must stay within 2^55, |v|"
+                    + " within 2^100); the output would be wrong, so the stream stops", e);
         }
-        Parallel.runAll(pool, tasks);
     }
 
     @Override

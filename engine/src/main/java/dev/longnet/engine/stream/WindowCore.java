@@ -127,7 +127,7 @@ final class WindowCore extends StreamCore {
                 int sliceRow = (int) (segmentStart + o + (long) from * r - a);
                 add(calls, new View(q, DType.F32, element, stride, m, d), new View(k, DType.F32, element, stride, m, d),
                         new View(v, DType.F32, element, stride, m, d), sliceOut(sliceRow, h, r, from, to),
-                        sliceLse(sliceRow, h, r, from, to), from, to);
+                        sliceLse(sliceRow, h, r, from, to), from, to, segmentStart + o, r, h);
             }
         }
         return calls;

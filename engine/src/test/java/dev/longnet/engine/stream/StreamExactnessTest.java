@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The stream equals the batch engine bit for bit, for every chunking, and the double reference closely. */
-class StreamExactnessTest {
+public class StreamExactnessTest {
 
     /** The batch engine's output bits. */
     static int[] batch(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType dtype) throws Exception {
@@ -31,7 +31,7 @@ class StreamExactnessTest {
     }
 
     /** The stream's output bits when pushed in chunks of {@code chunk(position)} rows (q, k, v as stored in dtype). */
-    static int[] stream(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType dtype,
+    public static int[] stream(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType dtype,
                         StreamOptions options, LongUnaryOperator chunk) throws Exception {
         int rowFloats = config.heads() * config.headDim();
         float[][] in = {floats(TestData.roundTo(dtype, q)), floats(TestData.roundTo(dtype, k)),
@@ -60,7 +60,7 @@ class StreamExactnessTest {
         return out;
     }
 
-    static float[] floats(double[] x) {
+    public static float[] floats(double[] x) {
         float[] f = new float[x.length];
         for (int i = 0; i < x.length; i++) f[i] = (float) x[i];
         return f;
@@ -72,7 +72,7 @@ class StreamExactnessTest {
         return s;
     }
 
-    static void assertSameBits(int[] expected, int[] actual, String what) {
+    public static void assertSameBits(int[] expected, int[] actual, String what) {
         assertEquals(expected.length, actual.length);
         for (int i = 0; i < expected.length; i++) {
             if (expected[i] != actual[i]) {

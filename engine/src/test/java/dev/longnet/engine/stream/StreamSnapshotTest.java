@@ -125,6 +125,21 @@ class StreamSnapshotTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aNonFiniteValueStopsTheStreamNamingItsRowAndHead(boolean causal) throws IOException {
+        float[] q = new float[24 * 100], k = new float[24 * 100], v = new float[24 * 100];
+        v[(57 * 3 + 2) * 8 + 5] = Float.NaN;                          // row 57, head 2
+        try (AttentionStream stream = AttentionStream.open(config(causal), StreamOptions.defaults(), RowSink.DISCARD)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+                stream.push(q, k, v, 100);
+                stream.finish();
+            });
+            assertTrue(e.getMessage().startsWith("v of row 57, head 2 holds NaN"), e.getMessage());
+            assertThrows(IllegalStateException.class, () -> stream.push(q, k, v, 100));
+        }
+    }
+
     @Test
     void aFailingSinkFailsTheStream() throws IOException {
         RowSink broken = (first, rows, count) -> { throw new IOException("disk full"); };
