@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code longnet bench}: the machine's peak, the kernel benchmarks and the scaling harness. */
 @Command(name = "longnet bench", mixinStandardHelpOptions = true,
         description = "Benchmarks whose numbers docs/BENCHMARKS.md reports.",
-        subcommands = {PeakCommand.class, KernelCommand.class, ScaleCommand.class})
+        subcommands = {PeakCommand.class, KernelCommand.class, LinearCommand.class, ScaleCommand.class,
+                StreamBenchCommand.class})
 public final class BenchMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,5 +1,6 @@
 package dev.longnet.bench;
 
+import dev.longnet.storage.ChildJvm;
 import java.util.Collection;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
@@ -8,14 +9,12 @@ import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
-/** Runs JMH benchmarks from the harness with the project's JVM flags in the forks. */
+/** Runs JMH benchmarks from the harness with the project's JVM flags (this JVM's, from the launcher) in the forks. */
 final class Jmh {
-    static final String[] JVM_FLAGS = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"};
-
     private Jmh() { }
 
     static Collection<RunResult> run(String include, boolean quiet, String... params) throws RunnerException {
-        ChainedOptionsBuilder options = new OptionsBuilder().include(include).jvmArgsAppend(JVM_FLAGS)
+        ChainedOptionsBuilder options = new OptionsBuilder().include(include).jvmArgsAppend(ChildJvm.flags().toArray(String[]::new))
                 .verbosity(quiet ? VerboseMode.SILENT : VerboseMode.NORMAL);
         for (String p : params) {
             String[] kv = p.split("=", 2);

@@ -69,6 +69,15 @@ final class AttendCommand extends BaseCommand {
     @Option(names = "--json", description = "Print the summary as one JSON object.")
     boolean json;
 
+    @Option(names = "--cluster", paramLabel = "HOST[:PORT],...", description = "Run on the members of a cluster "
+            + "('longnet member'); the paths are then resolved under each member's --data directory, and the "
+            + "output is written there. Re-running the same command resumes an interrupted run.")
+    String cluster;
+
+    @Option(names = "--cluster-name", paramLabel = "NAME", defaultValue = dev.longnet.cluster.ClusterSettings.DEFAULT_NAME,
+            description = "The cluster's name (default: ${DEFAULT-VALUE}).")
+    String clusterName;
+
     @Override
     boolean json() { return json; }
 
@@ -78,6 +87,7 @@ final class AttendCommand extends BaseCommand {
         int threadCount = threads.threads();
         if (windowBudget != null && windowBudget < 1) throw usage("--window-budget must be positive, got " + windowBudget);
         if (out.toString().isEmpty()) throw usage("--out is empty: name the output file");
+        if (cluster != null) return onCluster(threadCount);
         AttentionJob.Inputs shape = AttentionJob.Inputs.of(inputs.q);
         AttentionConfig attention = config.build(shape.heads(), shape.headDim());
         // Outputs are .npy, which holds f32 or f16; inputs of any other type give f32 outputs.
@@ -115,6 +125,18 @@ final class AttendCommand extends BaseCommand {
         }
         result(json ? Summary.json(result, attention, backendName, threadCount, peak).toString()
                 : "attend: " + Summary.human(result, backendName, threadCount, peak));
+        return 0;
+    }
+
+    /** The job on the members of a cluster (ClusterAttend), with its summary and communication per member and level. */
+    private int onCluster(int threadCount) {
+        if (outDtype == DType.F16) throw usage("--out-dtype f16 is not supported with --cluster (the output is f32)");
+        if (force || restart || checkFinite || backend == Backend.CUDA) {
+            throw usage("--force, --restart, --check-finite and --backend cuda are not supported with --cluster");
+        }
+        ClusterAttend.Outcome outcome = ClusterAttend.run(this::note, clusterName, cluster, inputs.q, inputs.k, inputs.v,
+                out, config, threadCount, windowBudget != null ? windowBudget : 256L << 20);
+        result(json ? outcome.json().toString() : "attend: " + outcome.line());
         return 0;
     }
 

@@ -41,7 +41,7 @@ public final class Generator {
     }
 
     /** The SplitMix64 state origin of one tensor's stream. */
-    static long streamKey(long seed, int tensor) {
+    public static long streamKey(long seed, int tensor) {
         return mix64(mix64(seed) + (tensor + 1) * 0xD1B54A32D192ED03L);
     }
 
@@ -69,7 +69,7 @@ public final class Generator {
     }
 
     /** Writes elements [first, first + count) of a tensor's stream to {@code segment} from its offset 0. */
-    static void fill(MemorySegment segment, DType dtype, long key, long first, long count) {
+    public static void fill(MemorySegment segment, DType dtype, long key, long first, long count) {
         double[] z = new double[2];
         long end = first + count;
         long e = first;

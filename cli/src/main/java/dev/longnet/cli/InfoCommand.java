@@ -1,8 +1,12 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.model.ModelConfig;
+import dev.longnet.engine.model.ModelFile;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.SafetensorsFile;
+import dev.longnet.storage.TokenFile;
+import dev.longnet.storage.TokenFormat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -17,7 +21,8 @@ import picocli.CommandLine.Parameters;
 
 /** longnet info: what a tensor file holds, from its header alone. */
 @Command(name = "info", description = {
-        "Prints format, shape, dtype and bytes of .npy and .safetensors files.",
+        "Prints format, shape, dtype and bytes of .npy and .safetensors files (and a LongNet model's configuration",
+        "and parameter count), and the token count of .lzt containers.",
         "Each tensor of a .safetensors file gets a line. Only headers are read. Exit 1 if any file cannot be read "
                 + "(the others are still printed)."})
 final class InfoCommand extends BaseCommand {
@@ -53,10 +58,21 @@ final class InfoCommand extends BaseCommand {
             }
             return;
         }
+        if (TokenFormat.detect(file) == TokenFormat.LZT) {
+            try (TokenFile lzt = TokenFile.open(file, TokenFormat.LZT)) {
+                out().printf(Locale.ROOT, "%s: lzt token container, %,d tokens of %d bytes, file %d bytes%n", file,
+                        lzt.count(), lzt.width(), size);
+            }
+            return;
+        }
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             out().printf(Locale.ROOT, "%s: safetensors, %d tensor%s, file %d bytes%n", file, st.names().size(),
                     st.names().size() == 1 ? "" : "s", size);
             Map<String, String> metadata = st.metadata();
+            if (metadata.containsKey(ModelConfig.METADATA_KEY)) {
+                ModelConfig config = ModelFile.config(st);
+                out().printf(Locale.ROOT, "  model: LongNet decoder, %s, %,d parameters%n", config, config.parameterCount());
+            }
             if (!metadata.isEmpty()) {
                 out().println("  __metadata__: " + metadata.entrySet().stream()
                         .map(e -> printable(e.getKey()) + "=" + printable(e.getValue())).collect(Collectors.joining(", ")));

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,6 +38,15 @@ class LauncherIT {
     private Result longnet(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("bash", ROOT.resolve("longnet").toString()));
         command.addAll(List.of(args));
+        return run(command);
+    }
+
+    /** A bash script in tmp, with the launcher's environment ($LONGNET names the launcher). */
+    private Result shell(String script) throws IOException, InterruptedException {
+        return run(List.of("bash", "-c", "LONGNET=" + ROOT.resolve("longnet") + "; " + script));
+    }
+
+    private Result run(List<String> command) throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command).directory(tmp.toFile())
                 .redirectOutput(tmp.resolve("stdout.txt").toFile()).redirectError(tmp.resolve("stderr.txt").toFile());
         Map<String, String> env = builder.environment();
@@ -46,7 +56,7 @@ class LauncherIT {
         Process process = builder.start();
         if (!process.waitFor(120, TimeUnit.SECONDS)) {
             process.destroyForcibly();
-            throw new AssertionError("longnet " + String.join(" ", args) + " did not finish in 120 s");
+            throw new AssertionError(String.join(" ", command) + " did not finish in 120 s");
         }
         return new Result(process.exitValue(), Files.readString(tmp.resolve("stdout.txt"), StandardCharsets.UTF_8),
                 Files.readString(tmp.resolve("stderr.txt"), StandardCharsets.UTF_8));
@@ -93,6 +103,37 @@ class LauncherIT {
         Result version = longnet("--version");
         assertEquals(0, version.code());
         assertTrue(version.out().startsWith("longnet "), version.out());
+    }
+
+    @Test
+    void streamThroughAPipeEqualsAttend() throws Exception {
+        Path data = tmp.resolve("data");
+        assertEquals(0, longnet("gen", "--n", "3000", "--heads", "2", "--head-dim", "8", "--seed", "9", "--out",
+                data.toString(), "--quiet").code());
+        String[] config = {"--segments", "256,1024", "--dilations", "1,4"};
+        Result attend = longnet(concat(new String[]{"attend", "--q", data.resolve("q.npy").toString(), "--k",
+                data.resolve("k.npy").toString(), "--v", data.resolve("v.npy").toString(), "--out",
+                data.resolve("out.npy").toString(), "--quiet"}, config));
+        assertEquals(0, attend.code(), attend.err());
+        Files.write(tmp.resolve("tokens"), StreamCommandTest.interleave(StreamCommandTest.data(data.resolve("q.npy")),
+                StreamCommandTest.data(data.resolve("k.npy")), StreamCommandTest.data(data.resolve("v.npy")), 2 * 8 * 4));
+        Result stream = shell("cat tokens | bash $LONGNET stream --heads 2 --head-dim 8 --segments 256,1024"
+                + " --dilations 1,4 --in - --out - | cat > rows");
+        assertEquals(0, stream.code(), stream.err());
+        assertTrue(stream.err().contains("3000 tokens in"), stream.err());
+        assertArrayEquals(StreamCommandTest.data(data.resolve("out.npy")), Files.readAllBytes(tmp.resolve("rows")));
+
+        // A process that stops after snapshots (its input ends inside a token); a new process resumes from them.
+        byte[] tokens = Files.readAllBytes(tmp.resolve("tokens"));
+        Files.write(tmp.resolve("broken"), java.util.Arrays.copyOf(tokens, tokens.length / 2 + 3));
+        String resumable = "stream --heads 2 --head-dim 8 --segments 256,1024 --dilations 1,4 --out rows2"
+                + " --snapshot-every 500 --state state --in ";
+        Result first = shell("bash $LONGNET " + resumable + "broken");
+        assertEquals(1, first.code(), first.err());
+        Result second = shell("bash $LONGNET " + resumable + "tokens");
+        assertEquals(0, second.code(), second.err());
+        assertTrue(second.err().contains("resuming at token 1500"), second.err());
+        assertArrayEquals(StreamCommandTest.data(data.resolve("out.npy")), Files.readAllBytes(tmp.resolve("rows2")));
     }
 
     private static String[] concat(String[] a, String[] b) {

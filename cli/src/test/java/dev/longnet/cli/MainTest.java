@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
-    static final String[] COMMANDS = {"gen", "attend", "stat", "verify", "info", "demo", "completion"};
+    static final String[] COMMANDS = {"gen", "attend", "stream", "member", "stat", "verify", "info", "demo", "completion"};
 
     @Test
     void versionNamesTheProject() {
@@ -31,7 +31,7 @@ class MainTest {
         Cli.Run attend = Cli.run("attend", "--help");
         for (String flag : new String[]{"--q=Q.npy", "--segments=W", "--dilations=R", "--preset=NAME", "--causal",
                 "--offsets=RULE", "--scale=S", "--threads=T", "--backend=B", "--out-dtype=TYPE", "--force", "--json",
-                "--restart", "--check-finite"}) {
+                "--restart", "--check-finite", "--cluster=HOST[:PORT],...", "--cluster-name=NAME"}) {
             assertTrue(attend.out().contains(flag), flag);
         }
         assertTrue(attend.out().contains("bench, paper, pow2"), attend.out());

@@ -43,7 +43,7 @@ public final class DilatedAttention implements AutoCloseable {
      * dropped from the process once it is done, so that resident memory stays within the window budget plus one
      * block whatever the segment length. Fixed, not derived from the budget, so that the bits do not depend on it.
      */
-    static final int KEY_BLOCK_ROWS = 1 << 16;
+    public static final int KEY_BLOCK_ROWS = 1 << 16;
 
     /**
      * @param threads            worker threads (1 runs on the caller's thread)

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorOperators;
  * <p>x = n·ln2 + t with |t| <= ln2/2 (Cody-Waite split of ln2), e^t by its Taylor series to degree 7 (relative
  * error below 1e-8, under float's half ulp), and 2^n built in the exponent bits. Inputs below -87 give 0.
  */
-final class VectorExp {
+public final class VectorExp {
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693145751953125f;      // ln2 to 16 bits: n·LN2_HI is exact
     private static final float LN2_LO = 1.42860682030941723e-6f;
@@ -21,7 +21,7 @@ final class VectorExp {
 
     private VectorExp() { }
 
-    static FloatVector exp(FloatVector x) {
+    public static FloatVector exp(FloatVector x) {
         var species = x.species();
         var tooSmall = x.lt(UNDERFLOW);
         FloatVector clamped = x.blend(UNDERFLOW, tooSmall);

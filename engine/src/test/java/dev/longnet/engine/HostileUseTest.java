@@ -99,12 +99,21 @@ class HostileUseTest {
     @Test
     void aDeviceOrADirectoryIsNeverTakenForTheOutput() throws Exception {
         ResumableRunTest.writeInputs(dir, new Random(3), DType.F32);
-        Path device = Path.of("/dev/null");
-        if (Files.exists(device)) {
+        // A pipe and a dangling link stand for devices (never /dev/null itself: a regression would replace it).
+        Path pipe = dir.resolve("pipe.npy");
+        boolean made;
+        try {
+            made = new ProcessBuilder("mkfifo", pipe.toString()).start().waitFor() == 0;
+        } catch (IOException e) {
+            made = false;
+        }
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling.npy"), dir.resolve("nowhere"));
+        for (Path special : made ? List.of(pipe, dangling) : List.of(dangling)) {
             FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
-                    () -> AttentionJob.run(config, options(), request(device).withOverwrite(true)));
+                    () -> AttentionJob.run(config, options(), request(special).withOverwrite(true)));
             assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
-            assertFalse(Files.isRegularFile(device), "/dev/null is still a device");
+            assertTrue(Files.exists(special, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !Files.isRegularFile(special, java.nio.file.LinkOption.NOFOLLOW_LINKS), special + " is untouched");
         }
         Path directory = Files.createDirectories(dir.resolve("existing"));
         FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,

@@ -17,9 +17,8 @@ public final class ChildJvm {
     public static List<String> command(List<String> extraJvmOptions, String mainClass, List<String> args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--") || inherited(arg)) command.add(arg);    // --add-modules, --add-exports, ...
-        }
+        command.addAll(flags());
+        command.addAll(startupCache());
         command.addAll(extraJvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
@@ -28,8 +27,15 @@ public final class ChildJvm {
         return command;
     }
 
-    /** The start-up cache and its silenced logging: a child on the same class path starts as fast as this JVM. */
-    private static boolean inherited(String arg) {
-        return arg.startsWith("-XX:AOTCache=") || arg.startsWith("-Xlog:aot") || arg.startsWith("-Xlog:cds");
+    /** The module and access flags this JVM was started with (the {@code --} options: the project's JVM flags). */
+    public static List<String> flags() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(a -> a.startsWith("--")).toList();
+    }
+
+    /** This JVM's AOT cache and its silenced logging: a child on the same class path starts as fast as this JVM. */
+    private static List<String> startupCache() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("-XX:AOTCache=") || a.startsWith("-Xlog:aot") || a.startsWith("-Xlog:cds"))
+                .toList();
     }
 }

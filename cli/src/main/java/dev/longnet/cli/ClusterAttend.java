@@ -1,0 +1,94 @@
+package dev.longnet.cli;
+
+import dev.longnet.storage.Json;
+import com.hazelcast.client.HazelcastClient;
+import com.hazelcast.core.HazelcastInstance;
+import dev.longnet.cluster.ClusterJob;
+import dev.longnet.cluster.ClusterSettings;
+import dev.longnet.cluster.HazelcastSetup;
+import dev.longnet.cluster.JobSpec;
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.Level;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/** attend --cluster: the job submitted through a Hazelcast client; the communication per member and level reported. */
+final class ClusterAttend {
+    private ClusterAttend() { }
+
+    record Outcome(ClusterJob.Result result, AttentionConfig levels) {
+        String line() {
+            return String.format(Locale.ROOT, "wrote %s on %d member(s), %d blocks of %d rows, in %.1f s%s",
+                    result.output(), result.members().size(), result.plan().blocks(), result.plan().blockRows(),
+                    result.seconds(), result.stagesSkipped() > 0
+                            ? " (resumed: " + result.stagesSkipped() + " block stages were done by an earlier run)" : "");
+        }
+
+        Json.Obj json() {
+            List<Json.Obj> levelList = new ArrayList<>();
+            long[][] sent = result.sent();
+            long[][] received = result.received();
+            for (int l = 0; l < sent.length; l++) {
+                Level level = levels.levels().get(l);
+                levelList.add(Json.object().put("segment", level.segmentLength()).put("dilation", level.dilation())
+                        .put("sent_bytes", sent[l]).put("received_bytes", received[l]));
+            }
+            return Json.object().put("output", result.output()).put("members", result.members())
+                    .put("blocks", result.plan().blocks()).put("block_rows", result.plan().blockRows())
+                    .put("seconds", result.seconds()).put("stages_resumed", result.stagesSkipped())
+                    .put("levels", levelList);
+        }
+    }
+
+    static Outcome run(Consumer<String> note, String clusterName, String cluster, Path q, Path k, Path v, Path out,
+                       ConfigOptions options, int threads, long windowBudget) {
+        List<String> addresses;
+        try {
+            addresses = ClusterSettings.addresses(cluster);
+        } catch (IllegalArgumentException e) {
+            throw new Failure("--cluster: " + e.getMessage());
+        }
+        AttentionConfig levels = options.build(1, 1);                       // levels and options; heads come from q
+        long[] w = levels.levels().stream().mapToLong(Level::segmentLength).toArray();
+        int[] r = levels.levels().stream().mapToInt(Level::dilation).toArray();
+        JobSpec spec = new JobSpec(q.toString(), k.toString(), v.toString(), out.toString(), w, r, levels.causal(),
+                levels.offsetRule().name(), options.scale != null ? options.scale : 0f, threads, windowBudget);
+        HazelcastInstance client;
+        try {
+            client = HazelcastClient.newHazelcastClient(HazelcastSetup.client(clusterName, addresses));
+        } catch (RuntimeException e) {
+            throw new Failure("cannot reach cluster '" + clusterName + "' at " + cluster + ": " + e.getMessage());
+        }
+        try {
+            note.accept("attend: submitting to cluster '" + clusterName + "' (" + client.getCluster().getMembers().size()
+                    + " members)");
+            ClusterJob.Result result;
+            try {
+                result = ClusterJob.run(client, spec, addresses);
+            } catch (ClusterJob.Failure e) {
+                throw new Failure(e.getMessage());
+            }
+            report(note, result, levels);
+            return new Outcome(result, levels);
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    /** Slice bytes each member sent and received, per level (local levels move nothing). */
+    private static void report(Consumer<String> note, ClusterJob.Result result, AttentionConfig levels) {
+        long[][] sent = result.sent();
+        long[][] received = result.received();
+        for (int l = 0; l < sent.length; l++) {
+            StringBuilder line = new StringBuilder("attend: level " + l + " " + levels.levels().get(l) + ":");
+            for (int m = 0; m < result.members().size(); m++) {
+                line.append(m > 0 ? ";" : "").append(' ').append(result.members().get(m)).append(" sent ")
+                        .append(sent[l][m]).append(" B, received ").append(received[l][m]).append(" B");
+            }
+            note.accept(line.toString());
+        }
+    }
+}

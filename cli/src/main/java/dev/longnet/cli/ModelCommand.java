@@ -1,0 +1,75 @@
+package dev.longnet.cli;
+
+import dev.longnet.engine.model.ModelConfig;
+import dev.longnet.engine.model.ModelInit;
+import dev.longnet.engine.model.TensorSource;
+import dev.longnet.storage.DType;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** longnet model: model files. */
+@Command(name = "model", description = "LongNet language model files (torchscale's LongNetDecoder).",
+        subcommands = {ModelCommand.Init.class})
+final class ModelCommand extends BaseCommand {
+    @Override
+    protected int execute() {
+        throw usage("a subcommand is needed: init");
+    }
+
+    /** longnet model init: a randomly initialised model. */
+    @Command(name = "init", description = {
+            "Writes a randomly initialised LongNet model as safetensors with torchscale's tensor names and its",
+            "configuration under __metadata__ longnet_config (torchscale's initialisation, sub-LN scaling included)."})
+    static final class Init extends BaseCommand {
+        @Option(names = "--vocab", required = true, description = "Vocabulary size (256 for byte-level text).")
+        int vocab;
+        @Option(names = "--dim", required = true, description = "Embedding dimension (decoder_embed_dim).")
+        int dim;
+        @Option(names = "--heads", required = true, description = "Attention heads.")
+        int heads;
+        @Option(names = "--layers", required = true, description = "Decoder layers.")
+        int layers;
+        @Option(names = "--ffn", required = true, description = "FFN inner dimension (decoder_ffn_embed_dim).")
+        int ffn;
+        @Option(names = "--segments", required = true, split = ",", description = "Segment lengths, e.g. 2048,4096,8192,16384.")
+        long[] segments;
+        @Option(names = "--dilations", required = true, split = ",", description = "Dilation rates, e.g. 1,2,4,8.")
+        int[] dilations;
+        @Option(names = "--xpos", description = "xPos relative positions on q and k.")
+        boolean xpos;
+        @Option(names = "--xpos-scale-base", defaultValue = "512", description = "xPos scale base (default 512).")
+        double xposBase;
+        @Option(names = "--seed", defaultValue = "0", description = "Random seed (default 0).")
+        long seed;
+        @Option(names = "--dtype", defaultValue = "f32", description = "Stored type: f32, f16 or bf16 (default f32).")
+        String dtype;
+        @Option(names = "--out", required = true, description = "The .safetensors file to write.")
+        Path out;
+        @picocli.CommandLine.Mixin
+        ForceOption force;
+
+        @Override
+        protected int execute() throws Exception {
+            ModelConfig config;
+            DType type;
+            try {
+                type = DType.parse(dtype);
+                ModelConfig base = ModelConfig.of(vocab, dim, heads, layers, ffn, segments, dilations, xpos);
+                config = new ModelConfig(vocab, dim, heads, layers, ffn, segments, dilations, xpos, xposBase,
+                        base.layernormEps(), base.activation(), base.subln(), base.noScaleEmbedding(),
+                        base.shareEmbeddings(), base.normalizeBefore());
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+            force.check(out);
+            Map<String, TensorSource.Tensor> tensors = ModelInit.tensors(config, seed);
+            ModelInit.write(out, config, tensors, type);
+            result(String.format(Locale.ROOT, "%s: %s, %,d parameters, %s", out, config, config.parameterCount(),
+                    type.name().toLowerCase(Locale.ROOT)));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,299 @@
+package dev.longnet.cli;
+
+import dev.longnet.storage.Disk;
+import dev.longnet.storage.Json;
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.stream.AttentionStream;
+import dev.longnet.engine.stream.RowSink;
+import dev.longnet.engine.stream.StreamOptions;
+import dev.longnet.storage.DType;
+import dev.longnet.storage.ProcSelf;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** longnet stream: dilated attention as a stream of rows, from a file or a pipe to a file or a pipe. */
+@Command(name = "stream", description = {
+        "Streams dilated attention: reads tokens (for each: q, then k, then v, each heads·headDim little-endian values "
+                + "of --dtype) and writes each token's output row (heads·headDim values of --dtype) as soon as it is "
+                + "final, in order. Memory is fixed by the configuration, whatever the length of the input.",
+        "Causal: a row is written as soon as its token is read. Otherwise: when every segment holding it is complete, "
+                + "or at the end of the input.",
+        "With --snapshot-every N --state DIR the stream's state is saved to DIR every N tokens; the same command "
+                + "resumes from the last snapshot (the tokens it had read are skipped; a file output is cut back to "
+                + "the rows it had written)."})
+final class StreamCommand extends BaseCommand {
+    static final String SNAPSHOT = "stream.snapshot";
+
+    @Mixin
+    ConfigOptions config;
+
+    @Option(names = "--heads", required = true, paramLabel = "H", converter = Sizes.IntConverter.class,
+            description = "Heads per token.")
+    int heads;
+
+    @Option(names = "--head-dim", required = true, paramLabel = "D", converter = Sizes.IntConverter.class,
+            description = "Values per head.")
+    int headDim;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32", converter = NpyTypeConverter.class,
+            completionCandidates = NpyTypeConverter.Names.class,
+            description = "f32 or f16, for the input and the output (default: ${DEFAULT-VALUE}).")
+    DType dtype;
+
+    @Option(names = "--in", paramLabel = "FILE", defaultValue = "-", description = "The tokens; - reads standard input (default).")
+    String in;
+
+    @Option(names = "--out", paramLabel = "FILE", defaultValue = "-", description = "The output rows; - writes standard "
+            + "output (default). A file appears under its name only when the input has ended.")
+    String out;
+
+    @Option(names = "--snapshot-every", paramLabel = "N", converter = Sizes.LongConverter.class,
+            description = "Save the state every N tokens (needs --state).")
+    Long snapshotEvery;
+
+    @Option(names = "--state", paramLabel = "DIR", description = "Where the state is mapped and snapshots are kept "
+            + "(default: the state stays in memory).")
+    Path state;
+
+    @Option(names = "--restart", description = "Ignore a snapshot left in --state and start from the first token.")
+    boolean restart;
+
+    @Option(names = "--json", description = "Print the summary as one JSON object.")
+    boolean jsonSummary;
+
+    @Mixin
+    ThreadOptions threads;
+
+    @Override
+    boolean json() { return jsonSummary; }
+
+    @Override
+    protected int execute() throws Exception {
+        AttentionConfig attention = config.build(heads, headDim);
+        if (snapshotEvery != null && (snapshotEvery < 1 || state == null)) {
+            throw usage(snapshotEvery < 1 ? "--snapshot-every must be >= 1" : "--snapshot-every needs --state DIR");
+        }
+        if (out.isEmpty() || in.isEmpty()) throw usage("--in and --out need a file name or -");
+        long rowValues = (long) heads * headDim;
+        long tokenBytes = 3 * rowValues * dtype.bytes();
+        StreamOptions options = new StreamOptions(threads.threads(), null, state);
+        Path snapshot = state == null ? null : state.resolve(SNAPSHOT);
+        Path target = out.equals("-") ? null : Path.of(out);
+        Path partial = target == null ? null : target.resolveSibling(target.getFileName() + ".partial");
+        if (target != null && Files.isDirectory(target)) throw usage("--out " + target + " is a directory");
+        note("stream: state " + Disk.human(AttentionStream.stateBytes(attention)) + " (fixed by the configuration), "
+                + (attention.causal() ? "causal" : "not causal") + ", " + attention);
+
+        long start = System.nanoTime();
+        try (Output output = new Output(target == null ? Channels.newChannel(System.out)
+                     : FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE), rowValues, dtype);
+             ReadableByteChannel input = in.equals("-") ? Channels.newChannel(System.in)
+                     : FileChannel.open(Path.of(in), StandardOpenOption.READ);
+             AttentionStream stream = open(attention, options, snapshot, output)) {
+            long resumedAt = stream.position();
+            if (resumedAt > 0) {
+                note("stream: resuming at token " + resumedAt + " from " + snapshot);
+                skip(input, resumedAt * tokenBytes);
+            }
+            output.resumeAt(stream.delivered());
+            Input reader = new Input(input, rowValues, dtype, tokenBytes);
+            long every = snapshotEvery == null ? Long.MAX_VALUE : snapshotEvery;
+            for (long rows; (rows = reader.next(every - stream.position() % every)) > 0; ) {
+                stream.push(reader.q, reader.k, reader.v, rows);
+                if (stream.position() % every == 0) {
+                    output.force();
+                    stream.snapshot(snapshot);
+                }
+            }
+            reader.requireWholeTokens(stream.position());
+            stream.finish();
+            output.force();
+            long tokens = stream.position();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (target != null) Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            if (snapshot != null) Files.deleteIfExists(snapshot);
+            summary(attention, tokens - resumedAt, seconds, stream.stateBytes(), target == null);
+        }
+        return 0;
+    }
+
+    private AttentionStream open(AttentionConfig attention, StreamOptions options, Path snapshot, RowSink sink)
+            throws IOException {
+        if (snapshot != null && Files.exists(snapshot) && !restart) {
+            return AttentionStream.restore(snapshot, attention, options, sink);
+        }
+        return AttentionStream.open(attention, options, sink);
+    }
+
+    private void summary(AttentionConfig attention, long tokens, double seconds, long stateBytes, boolean dataOnStdout) {
+        double flops = attention.flops(tokens);
+        long peak = ProcSelf.peakRssBytes();
+        String text = jsonSummary
+                ? Json.object().put("tokens", tokens).put("seconds", seconds).put("tokensPerSecond", tokens / seconds)
+                        .put("gflops", flops / seconds / 1e9).put("stateBytes", stateBytes).put("peakRssBytes", peak)
+                        .put("config", Summary.config(attention)).toString()
+                : String.format(Locale.ROOT, "%d tokens in %.2f s: %,.0f tokens/s, %.1f GFLOPS, state %s, peak RSS %s",
+                        tokens, seconds, tokens / seconds, flops / seconds / 1e9, Disk.human(stateBytes),
+                        Disk.human(peak));
+        if (dataOnStdout) {
+            if (!common.quiet) {
+                err().println(text);
+                err().flush();
+            }
+        } else {
+            result(text);
+        }
+    }
+
+    /** Skips {@code bytes} of input (a file seeks; a pipe is read and dropped). */
+    private static void skip(ReadableByteChannel input, long bytes) throws IOException {
+        if (input instanceof FileChannel file) {
+            if (file.size() < bytes) {
+                throw new IOException("the input is shorter than the " + bytes + " bytes the snapshot had read: is it"
+                        + " the same input? (--restart starts over)");
+            }
+            file.position(bytes);
+            return;
+        }
+        ByteBuffer drop = ByteBuffer.allocate(1 << 16);
+        for (long left = bytes; left > 0; ) {
+            drop.clear().limit((int) Math.min(drop.capacity(), left));
+            int n = input.read(drop);
+            if (n < 0) throw new IOException("the input ended before the " + bytes + " bytes the snapshot had read");
+            left -= n;
+        }
+    }
+
+    /** Tokens read a chunk at a time and split into q, k and v rows of f32. */
+    private static final class Input {
+        private static final long CHUNK_BYTES = 4L << 20;
+        private final ReadableByteChannel channel;
+        private final long rowValues;
+        private final DType dtype;
+        private final long tokenBytes;
+        private final ByteBuffer raw;
+        private final MemorySegment rawSegment;
+        private final MemorySegment qAll, kAll, vAll;
+        MemorySegment q, k, v;
+        private final long capacityRows;
+        private long leftover;
+
+        Input(ReadableByteChannel channel, long rowValues, DType dtype, long tokenBytes) {
+            this.channel = channel;
+            this.rowValues = rowValues;
+            this.dtype = dtype;
+            this.tokenBytes = tokenBytes;
+            long rows = Math.max(1, CHUNK_BYTES / tokenBytes);
+            capacityRows = rows;
+            raw = ByteBuffer.allocateDirect(Math.toIntExact(rows * tokenBytes));
+            rawSegment = MemorySegment.ofBuffer(raw);
+            Arena arena = Arena.ofAuto();
+            qAll = arena.allocate(rows * rowValues * 4, 64);
+            kAll = arena.allocate(rows * rowValues * 4, 64);
+            vAll = arena.allocate(rows * rowValues * 4, 64);
+        }
+
+        /** Reads the next whole tokens, at most {@code most}; 0 at the end of the input. */
+        long next(long most) throws IOException {
+            raw.clear();
+            raw.limit((int) Math.min(raw.capacity(), Math.max(leftover, Math.min(most, capacityRows) * tokenBytes)));
+            raw.position((int) leftover);
+            while (raw.hasRemaining()) {
+                if (channel.read(raw) < 0) break;
+            }
+            long bytes = raw.position();
+            long rows = bytes / tokenBytes;
+            for (long row = 0; row < rows; row++) {
+                for (int t = 0; t < 3; t++) {
+                    MemorySegment to = t == 0 ? qAll : t == 1 ? kAll : vAll;
+                    long from = (row * 3 + t) * rowValues;
+                    if (dtype == DType.F32) {
+                        MemorySegment.copy(rawSegment, from * 4, to, row * rowValues * 4, rowValues * 4);
+                    } else {
+                        for (long c = 0; c < rowValues; c++) {
+                            to.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, row * rowValues + c, dtype.get(rawSegment, from + c));
+                        }
+                    }
+                }
+            }
+            leftover = bytes - rows * tokenBytes;
+            MemorySegment.copy(rawSegment, rows * tokenBytes, rawSegment, 0, leftover);
+            q = qAll.asSlice(0, rows * rowValues * 4);
+            k = kAll.asSlice(0, rows * rowValues * 4);
+            v = vAll.asSlice(0, rows * rowValues * 4);
+            return rows;
+        }
+
+        void requireWholeTokens(long tokens) throws IOException {
+            if (leftover != 0) {
+                throw new IOException("the input ends inside a token: " + leftover + " bytes follow token " + tokens
+                        + " (a token is q, k and v: " + tokenBytes + " bytes)");
+            }
+        }
+    }
+
+    /** The sink: rows converted to the output type and written in order. */
+    private static final class Output implements RowSink, AutoCloseable {
+        private final WritableByteChannel channel;
+        private final long rowValues;
+        private final DType dtype;
+        private ByteBuffer buffer = ByteBuffer.allocateDirect(0);
+
+        Output(WritableByteChannel channel, long rowValues, DType dtype) {
+            this.channel = channel;
+            this.rowValues = rowValues;
+            this.dtype = dtype;
+        }
+
+        /** Cuts a file output back to the rows already delivered, and writes after them. */
+        void resumeAt(long rows) throws IOException {
+            if (!(channel instanceof FileChannel file)) return;
+            long bytes = rows * rowValues * dtype.bytes();
+            if (file.size() < bytes) {
+                throw new IOException("the partial output holds " + file.size() + " bytes, fewer than the " + bytes
+                        + " the snapshot had written: it was changed (--restart starts over)");
+            }
+            file.truncate(bytes);
+            file.position(bytes);
+        }
+
+        @Override
+        public void accept(long firstRow, MemorySegment rows, int count) throws IOException {
+            long values = count * rowValues;
+            int bytes = Math.toIntExact(values * dtype.bytes());
+            if (buffer.capacity() < bytes) buffer = ByteBuffer.allocateDirect(bytes);
+            buffer.clear().limit(bytes);
+            MemorySegment to = MemorySegment.ofBuffer(buffer);
+            if (dtype == DType.F32) {
+                MemorySegment.copy(rows, 0, to, 0, bytes);
+            } else {
+                for (long i = 0; i < values; i++) dtype.set(to, i, rows.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i));
+            }
+            while (buffer.hasRemaining()) channel.write(buffer);
+        }
+
+        void force() throws IOException {
+            if (channel instanceof FileChannel file) file.force(true);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel instanceof FileChannel) channel.close();   // standard output stays open for the summary
+        }
+    }
+}

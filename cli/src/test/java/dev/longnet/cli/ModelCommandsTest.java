@@ -1,0 +1,135 @@
+package dev.longnet.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longnet.engine.model.LayerAttention;
+import dev.longnet.engine.model.LongNetModel;
+import dev.longnet.engine.model.ModelFile;
+import dev.longnet.engine.model.ModelStream;
+import dev.longnet.storage.TokenFile;
+import dev.longnet.storage.TokenFormat;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModelCommandsTest {
+    @TempDir
+    Path tmp;
+    Path model;
+    Path text;
+
+    @BeforeEach
+    void init() throws Exception {
+        model = tmp.resolve("m.safetensors");
+        Cli.Run run = Cli.run("model", "init", "--vocab", "256", "--dim", "16", "--heads", "2", "--layers", "2", "--ffn",
+                "32", "--segments", "8,32", "--dilations", "1,2", "--xpos", "--seed", "3", "--out", model.toString());
+        assertEquals(0, run.code(), run.toString());
+        text = tmp.resolve("text.txt");
+        Files.writeString(text, "The quick brown fox jumps over the lazy dog. ".repeat(20));
+    }
+
+    @Test
+    void infoShowsTheConfiguration() {
+        Cli.Run run = Cli.run("info", model.toString());
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().contains("model: LongNet decoder, vocab=256 dim=16 heads=2 layers=2"), run.out());
+        assertTrue(run.out().contains("layers.1.self_attn.xpos.scale: shape (4,)"), run.out());
+    }
+
+    @Test
+    void scoreWritesTheNllFileAndSummary() throws Exception {
+        Path nll = tmp.resolve("nll.npy");
+        Cli.Run run = Cli.run("score", "--model", model.toString(), "--tokens", text.toString(), "--nll-out", nll.toString(),
+                "--json", "--threads", "1");
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().contains("\"tokens\":900"), run.out());
+        double[] values = Cli.read(nll);
+        assertEquals(899, values.length);
+        double sum = 0;
+        for (double v : values) sum += v;
+        assertTrue(run.out().contains("\"mean_nll\":" + (sum / 899)), run.out() + " vs " + sum / 899);
+        assertTrue(Files.notExists(tmp.resolve("nll.npy.state")));
+    }
+
+    @Test
+    void generateContinuesAsTheModelPredicts() throws Exception {
+        Path prompt = tmp.resolve("p.i32");
+        TokenFile.write(prompt, TokenFormat.I32, new int[]{84, 104, 101});
+        Path out = tmp.resolve("g.i32");
+        Cli.Run run = Cli.run("generate", "--model", model.toString(), "--prompt", prompt.toString(), "--max-new", "50",
+                "--out", out.toString(), "--threads", "1", "--quiet");
+        assertEquals(0, run.code(), run.toString());
+        int[] generated;
+        try (TokenFile f = TokenFile.open(out, null)) {
+            generated = new int[(int) f.count()];
+            f.read(0, generated, 0, generated.length);
+        }
+        assertEquals(50, generated.length);
+        // Greedy: each id is the argmax of a full forward over everything before it.
+        LongNetModel m = ModelFile.load(model);
+        int[] all = new int[53];
+        all[0] = 84; all[1] = 104; all[2] = 101;
+        System.arraycopy(generated, 0, all, 3, 50);
+        float[] logits = new float[53 * 256];
+        try (ModelStream s = ModelStream.open(m, LayerAttention.factory(1))) {
+            s.forward(all, 0, 53, logits, null);
+        }
+        for (int p = 2; p < 52; p++) {
+            int best = 0;
+            for (int v = 1; v < 256; v++) if (logits[p * 256 + v] > logits[p * 256 + best]) best = v;
+            assertEquals(best, all[p + 1], "token " + (p + 1));
+        }
+        byte[] bytes = new byte[50];
+        for (int i = 0; i < 50; i++) bytes[i] = (byte) generated[i];
+        assertEquals(new String(bytes, StandardCharsets.UTF_8) + System.lineSeparator(), run.out());
+    }
+
+    @Test
+    void tokensImportWritesAnLztThatScoresTheSame() throws Exception {
+        Path lzt = tmp.resolve("t.lzt");
+        Cli.Run run = Cli.run("tokens", "import", text.toString(), "--format", "bytes", "--out", lzt.toString(), "--chunk", "100");
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().contains("900 tokens"), run.out());
+        Cli.Run a = Cli.run("score", "--model", model.toString(), "--tokens", lzt.toString(), "--json", "--threads", "1");
+        Cli.Run b = Cli.run("score", "--model", model.toString(), "--tokens", text.toString(), "--json", "--threads", "1");
+        assertEquals(a.out().replaceAll("\"(tokens_per_second|seconds|peak_rss_bytes)\":[^,}]*", ""),
+                b.out().replaceAll("\"(tokens_per_second|seconds|peak_rss_bytes)\":[^,}]*", ""));
+    }
+
+    @Test
+    void badInputsGiveOneLineErrors() throws Exception {
+        Path bad = tmp.resolve("bad.u16");
+        Files.write(bad, new byte[]{1, 2, 3});
+        Cli.Run run = Cli.run("score", "--model", model.toString(), "--tokens", bad.toString(), "--quiet");
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains("not a whole number of 2-byte token ids"), run.err());
+
+        Path big = tmp.resolve("big.i32");
+        TokenFile.write(big, TokenFormat.I32, new int[]{1, 2, 300});
+        run = Cli.run("score", "--model", model.toString(), "--tokens", big.toString(), "--quiet");
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains("token id 300"), run.err());
+
+        run = Cli.run("score", "--model", text.toString(), "--tokens", text.toString());
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine(), run.err());
+
+        run = Cli.run("model", "init", "--vocab", "256", "--dim", "16", "--heads", "3", "--layers", "2", "--ffn", "32",
+                "--segments", "8", "--dilations", "1", "--out", tmp.resolve("x.safetensors").toString());
+        assertEquals(2, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains("not a multiple of decoder_attention_heads 3"), run.err());
+
+        run = Cli.run("generate", "--model", model.toString(), "--prompt", text.toString(), "--max-new", "1",
+                "--temperature", "-1");
+        assertEquals(2, run.code(), run.toString());
+
+        run = Cli.run("model", "init", "--vocab", "256", "--dim", "16", "--heads", "2", "--layers", "2", "--ffn", "32",
+                "--segments", "8", "--dilations", "1", "--out", model.toString());
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains("exists (use --force to replace it)"), run.err());
+    }
+}

@@ -1,0 +1,243 @@
+package dev.longnet.cluster;
+
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.AttentionKernel;
+import dev.longnet.engine.DilatedAttention;
+import dev.longnet.engine.Level;
+import dev.longnet.engine.Parallel;
+import dev.longnet.engine.View;
+import dev.longnet.storage.DType;
+import dev.longnet.storage.RowWindow;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Computes one block of a distributed job: its stages in configuration order, journaled, merging into the block's
+ * out and lse rows. Local stages are the single-machine engine on the block's rows. A spanning level gathers, per
+ * segment the block shares, the other blocks' slices (earlier blocks only when causal), and attends the block's own
+ * queries of each dilated view to the gathered keys and values with the same kernel: a query row's arithmetic does
+ * not depend on how queries are cut into tiles, and levels merge in the same order, so every output bit equals
+ * the single-machine engine's.
+ */
+final class BlockRunner {
+    private final JobFiles files;
+    private final AttentionConfig config;
+    private final BlockPlan plan;
+    private final SliceSource peers;
+    private final JobSpec spec;
+    private final AttentionKernel kernel;
+
+    BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel) {
+        this.files = files;
+        this.config = files.config;
+        this.plan = plan;
+        this.peers = peers;
+        this.spec = spec;
+        this.kernel = kernel;
+    }
+
+    /** What one block did: the stages an earlier run had finished, and the slice bytes received per level. */
+    record Outcome(int block, int stagesSkipped, Traffic traffic) { }
+
+    Outcome run(int block) throws IOException {
+        List<Stage> stages = Stage.of(config, plan);
+        long first = plan.first(block);
+        long end = plan.end(block);
+        BlockJournal.Region[] regions = files.regions(first, end);
+        BlockJournal journal = BlockJournal.open(files.dir, block);
+        if (journal.mustZero()) BlockJournal.zero(regions);
+        else if (journal.mustRestore()) journal.restore(regions);
+        if (!journal.started()) journal.start();
+        int skipped = journal.lastDone() + 1;
+        Traffic traffic = Traffic.empty(block, config.levels().size(), plan.blocks());
+        ExecutorService pool = Parallel.pool(spec.threads(), "longnet-span");
+        try {
+            for (int s = journal.lastDone() + 1; s < stages.size(); s++) {
+                Stage stage = stages.get(s);
+                if (s > 0 && !journal.mustRestore()) {
+                    journal.save(regions);
+                    journal.begin(s);
+                }
+                if (stage.spanning()) spanning(stage.levels().getFirst(), block, traffic, pool);
+                else local(stage.levels(), first, end);
+                force();
+                journal.done(s);
+                journal = BlockJournal.open(files.dir, block);
+                pause();
+            }
+        } finally {
+            if (pool != null) pool.shutdownNow();
+        }
+        return new Outcome(block, skipped, traffic);
+    }
+
+    /** The engine on the block's rows with the stage's levels (segment lengths as clamped to the whole sequence). */
+    private void local(List<Integer> levels, long first, long end) throws IOException {
+        List<Level> list = new ArrayList<>();
+        for (int i : levels) {
+            Level level = config.levels().get(i);
+            list.add(new Level(level.effectiveSegment(plan.n()), level.dilation()));
+        }
+        AttentionConfig sub = new AttentionConfig(list, config.heads(), config.headDim(), config.causal(),
+                config.offsetRule(), config.scale());
+        DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(spec.threads())
+                .withBudget(spec.windowBudget()).withKernel(kernel);
+        long rows = end - first;
+        try (DilatedAttention engine = new DilatedAttention(sub, options)) {
+            engine.attend(new BlockRows(files.q, first, rows), new BlockRows(files.k, first, rows),
+                    new BlockRows(files.v, first, rows), new BlockRows(files.out, first, rows),
+                    new BlockRows(files.lse, first, rows));
+        }
+    }
+
+    /** One spanning level over every segment the block shares. */
+    private void spanning(int levelIndex, int block, Traffic traffic, ExecutorService pool) throws IOException {
+        Level level = config.levels().get(levelIndex);
+        long n = plan.n();
+        long w = level.effectiveSegment(n);
+        long first = plan.first(block);
+        long end = plan.end(block);
+        for (long s = first / w; s * w < end; s++) {
+            long segStart = s * w;
+            long segEnd = Math.min(n, segStart + w);
+            int b0 = plan.blockOf(segStart);
+            int b1 = config.causal() ? block : plan.blockOf(segEnd - 1);
+            byte[][] slices = new byte[b1 - b0 + 1][];
+            for (int b = b0; b <= b1; b++) {
+                if (b == block) continue;
+                slices[b - b0] = peers.fetch(levelIndex, s, b);
+                traffic.add(levelIndex, b, slices[b - b0].length);
+            }
+            segment(level, s, block, b0, slices, pool);
+        }
+    }
+
+    /** The block's queries of segment s, per head, against the gathered keys and values. */
+    private void segment(Level level, long s, int block, int b0, byte[][] slices, ExecutorService pool)
+            throws IOException {
+        long n = plan.n();
+        long w = level.effectiveSegment(n);
+        long segStart = s * w;
+        long segRows = Math.min(w, n - segStart);
+        long from = Math.max(plan.first(block), segStart);
+        long to = Math.min(plan.end(block), segStart + segRows);
+        try (RowWindow q = files.q.window(from, to - from); RowWindow k = files.k.window(from, to - from);
+             RowWindow v = files.v.window(from, to - from); RowWindow out = files.out.window(from, to - from);
+             RowWindow lse = files.lse.window(from, to - from)) {
+            Own own = new Own(q.segment(), k.segment(), v.segment(), out.segment(), lse.segment(), from);
+            List<Callable<Void>> heads = new ArrayList<>();
+            for (int h = 0; h < config.heads(); h++) {
+                int head = h;
+                heads.add(() -> {
+                    head(level, segStart, segRows, head, block, b0, slices, own);
+                    return null;
+                });
+            }
+            Parallel.runAll(pool, heads);
+        }
+    }
+
+    /** The block's mapped rows of one segment, from position {@code from}. */
+    private record Own(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, long from) { }
+
+    private void head(Level level, long segStart, long segRows, int h, int block, int b0, byte[][] slices, Own own) {
+        int r = level.dilation();
+        int o = config.offset(level, h);
+        int m = Level.viewRows(segRows, r, o);
+        int[] mine = DilatedSlice.range(segStart, segRows, r, o, plan.first(block), plan.end(block));
+        if (mine[0] >= mine[1]) return;
+        int keys = config.causal() ? mine[1] : m;
+        int d = config.headDim();
+        int heads = config.heads();
+        DType qt = files.q.dtype(), kt = files.k.dtype(), vt = files.v.dtype();
+        long ownFirst = segStart + o - own.from();                   // window row of view row 0 (may be negative)
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment qs = arena.allocate((long) keys * d * qt.bytes(), 8);
+            MemorySegment ks = arena.allocate((long) keys * d * kt.bytes(), 8);
+            MemorySegment vs = arena.allocate((long) keys * d * vt.bytes(), 8);
+            MemorySegment os = arena.allocate((long) keys * d * 4, 8);
+            MemorySegment ls = arena.allocate((long) keys * 4, 8);
+            for (int b = b0; b < b0 + slices.length; b++) {
+                int[] j = DilatedSlice.range(segStart, segRows, r, o, plan.first(b), plan.end(b));
+                j[1] = Math.min(j[1], keys);
+                if (j[0] >= j[1]) continue;
+                if (b == block) {
+                    gather(own.k(), kt, ownFirst, r, j, h, heads, d, ks);
+                    gather(own.v(), vt, ownFirst, r, j, h, heads, d, vs);
+                } else {
+                    unpack(slices[b - b0], level, segStart, segRows, b, h, j, ks, vs);
+                }
+            }
+            gather(own.q(), qt, ownFirst, r, mine, h, heads, d, qs);
+            gather(own.out(), DType.F32, ownFirst, r, mine, h, heads, d, os);
+            gather(own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1, ls);
+            kernel.attend(new View(qs, qt, 0, d, keys, d), new View(ks, kt, 0, d, keys, d),
+                    new View(vs, vt, 0, d, keys, d), new View(os, DType.F32, 0, d, keys, d),
+                    new View(ls, DType.F32, 0, 1, keys, 1), mine[0], mine[1], config.causal(), config.scale());
+            scatter(os, own.out(), DType.F32, ownFirst, r, mine, h, heads, d);
+            scatter(ls, own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1);
+        }
+    }
+
+    /** View rows j[0]..j[1] of head h from a block window (row j at window row first + j·r) to row j of a packed buffer. */
+    private static void gather(MemorySegment window, DType type, long first, int r, int[] j, int h, int heads, int cols,
+                               MemorySegment packed) {
+        DilatedSlice.copyRows(window, type.bytes(), first, r, j, h, heads, cols, packed, j[0] * (long) cols * type.bytes());
+    }
+
+    /** The reverse of {@link #gather}: packed rows j[0]..j[1] back into the block window. */
+    private static void scatter(MemorySegment packed, MemorySegment window, DType type, long first, int r, int[] j, int h,
+                                int heads, int cols) {
+        long rowBytes = (long) cols * type.bytes();
+        for (int i = j[0]; i < j[1]; i++) {
+            MemorySegment.copy(packed, i * rowBytes, window, ((first + (long) i * r) * heads + h) * rowBytes, rowBytes);
+        }
+    }
+
+    /** Copies head h's K and V rows j[0]..j[1] out of block b's slice (laid out as {@link DilatedSlice} writes it). */
+    private void unpack(byte[] slice, Level level, long segStart, long segRows, int b, int h, int[] j,
+                        MemorySegment ks, MemorySegment vs) {
+        int d = config.headDim();
+        long kRow = (long) d * files.k.dtype().bytes();
+        long vRow = (long) d * files.v.dtype().bytes();
+        long at = 0;
+        int[] own = null;
+        for (int g = 0; g <= h; g++) {
+            own = DilatedSlice.range(segStart, segRows, level.dilation(), config.offset(level, g), plan.first(b), plan.end(b));
+            if (g < h) at += (own[1] - own[0]) * (kRow + vRow);
+        }
+        int count = own[1] - own[0];
+        MemorySegment src = MemorySegment.ofArray(slice);
+        long rows = j[1] - j[0];
+        MemorySegment.copy(src, at + (j[0] - own[0]) * kRow, ks, j[0] * kRow, rows * kRow);
+        MemorySegment.copy(src, at + count * kRow + (j[0] - own[0]) * vRow, vs, j[0] * vRow, rows * vRow);
+    }
+
+    /** A test hook: -Dlongnet.cluster.stagePauseMillis=M pauses after each stage, so that a test can kill a member mid-job. */
+    private static void pause() throws IOException {
+        long millis = Long.getLong("longnet.cluster.stagePauseMillis", 0);
+        if (millis <= 0) return;
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    /** Makes the out and lse rows durable (before the stage is journaled done). */
+    private void force() throws IOException {
+        for (var path : List.of(files.out.path(), files.lse.path())) {
+            try (FileChannel c = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                c.force(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.longnet.cluster;
+
+import com.hazelcast.client.config.ClientConfig;
+import com.hazelcast.config.ClassFilter;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JavaSerializationFilterConfig;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.SerializationConfig;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Hazelcast configured explicitly and narrowly: a cluster name, no phone-home, no multicast or auto-detection, TCP-IP
+ * join with the given members only, one interface and one port (no auto-increment), and Java deserialization limited
+ * to our task and reply classes. Community Hazelcast has no TLS and no authentication: the network must be private.
+ */
+public final class HazelcastSetup {
+    private HazelcastSetup() { }
+
+    /** The configuration of an embedded member that serves jobs on files under {@code context.dataDir()}. */
+    public static Config member(ClusterSettings settings, MemberContext context) {
+        quietLogs();
+        Config config = new Config();
+        config.setClusterName(settings.clusterName());
+        config.setInstanceName("longnet-" + settings.self());
+        common(config);
+        NetworkConfig network = config.getNetworkConfig();
+        network.setPort(settings.port()).setPortAutoIncrement(false).setPortCount(1);
+        network.getInterfaces().setEnabled(true).setInterfaces(java.util.List.of(settings.bind()));
+        network.getRestApiConfig().setEnabled(false);
+        network.getMemcacheProtocolConfig().setEnabled(false);
+        JoinConfig join = network.getJoin();
+        join.getMulticastConfig().setEnabled(false);
+        join.getAutoDetectionConfig().setEnabled(false);
+        join.getTcpIpConfig().setEnabled(true).setConnectionTimeoutSeconds(2).setMembers(settings.members());
+        config.getJetConfig().setEnabled(false);
+        config.getExecutorConfig(Tasks.JOBS).setPoolSize(4);
+        config.getExecutorConfig(Tasks.SLICES).setPoolSize(8);
+        allowlist(config.getSerializationConfig());
+        ConcurrentHashMap<String, Object> user = new ConcurrentHashMap<>();
+        user.put(MemberContext.KEY, context);
+        config.setUserContext(user);
+        return config;
+    }
+
+    /** The configuration of a client that submits jobs to the members at {@code addresses}. */
+    public static ClientConfig client(String clusterName, java.util.List<String> addresses) {
+        quietLogs();
+        ClientConfig config = new ClientConfig();
+        config.setClusterName(clusterName);
+        config.setProperty("hazelcast.phone.home.enabled", "false");
+        config.setProperty("hazelcast.logging.type", "jdk");
+        config.getNetworkConfig().setAddresses(new java.util.ArrayList<>(addresses));
+        config.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(15_000);
+        allowlist(config.getSerializationConfig());
+        return config;
+    }
+
+    private static void common(Config config) {
+        config.setProperty("hazelcast.phone.home.enabled", "false");
+        config.setProperty("hazelcast.logging.type", "jdk");
+        // Bind the named interface only, never every interface.
+        config.setProperty("hazelcast.socket.bind.any", "false");
+        config.setProperty("hazelcast.socket.server.bind.any", "false");
+        config.setProperty("hazelcast.socket.client.bind.any", "false");
+        // Join fast (no 5 s wait for others) and notice a lost member within seconds.
+        config.setProperty("hazelcast.wait.seconds.before.join", "1");
+        config.setProperty("hazelcast.max.wait.seconds.before.join", "2");
+        config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+        config.setProperty("hazelcast.max.no.heartbeat.seconds", "8");
+        config.setProperty("hazelcast.shutdownhook.policy", "GRACEFUL");
+    }
+
+    /**
+     * Java deserialization of our own classes, Hazelcast's exceptions and the few JDK classes an error carries;
+     * Hazelcast's defaults (any class whose name starts with "java") off.
+     */
+    private static void allowlist(SerializationConfig serialization) {
+        ClassFilter allowed = new ClassFilter();
+        allowed.addClasses(Arrays.stream(Tasks.ALLOWED).map(Class::getName).toArray(String[]::new));
+        allowed.addClasses(Tasks.ALLOWED_OTHERS);
+        allowed.addPrefixes(Tasks.ALLOWED_PREFIX);
+        serialization.setJavaSerializationFilterConfig(new JavaSerializationFilterConfig()
+                .setDefaultsDisabled(true).setWhitelist(allowed));
+    }
+
+    /** Hazelcast logs through java.util.logging: warnings and errors only. */
+    private static void quietLogs() {
+        Logger.getLogger("com.hazelcast").setLevel(Level.WARNING);
+    }
+}

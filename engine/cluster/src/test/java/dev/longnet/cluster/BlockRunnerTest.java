@@ -1,0 +1,107 @@
+package dev.longnet.cluster;
+
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.engine.VectorAttentionKernel;
+import dev.longnet.storage.DType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The distributed algorithm without a network: every block computed in turn, slices read from the files. Its output
+ * must equal the single-machine engine's bit for bit.
+ */
+class BlockRunnerTest {
+    @TempDir
+    Path dir;
+
+    /** Runs every block of the job; slices come from {@code source} (the files when null). */
+    static BlockPlan runAll(Path[] qkv, Path out, JobSpec spec, int members, SliceSource source) throws IOException {
+        BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, members);
+        try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
+            SliceSource slices = source != null ? source : new FileSlices(files, plan);
+            for (int b = 0; b < plan.blocks(); b++) {
+                new BlockRunner(files, plan, slices, spec, new VectorAttentionKernel()).run(b);
+            }
+        }
+        JobFiles.commit(out);
+        return plan;
+    }
+
+    @Test
+    void randomConfigurationsEqualTheEngineBitForBit() throws IOException {
+        Random random = new Random(14);
+        int spanning = 0;
+        for (int trial = 0; trial < 40; trial++) {
+            long n = 1 + random.nextInt(90);
+            AttentionConfig config = Tensors.randomConfig(random, n);
+            int members = 1 + random.nextInt(4);
+            Path trialDir = dir.resolve("t" + trial);
+            java.nio.file.Files.createDirectories(trialDir);
+            DType dtype = random.nextInt(4) == 0 ? DType.F16 : DType.F32;
+            Path[] qkv = Tensors.inputs(trialDir, random, n, config.heads(), config.headDim(), dtype);
+            Path out = trialDir.resolve("out.npy");
+            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 1 + random.nextInt(2), 1L << 20);
+            BlockPlan plan = runAll(qkv, out, spec, members, null);
+            if (Stage.of(config, plan).stream().anyMatch(Stage::spanning)) spanning++;
+            assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out), "trial " + trial + ": " + config + ", " + plan);
+        }
+        assertTrue(spanning >= 10, "too few trials with spanning levels: " + spanning);
+    }
+
+    @Test
+    void paperShapedLevelsWithLocalAndSpanningLevels() throws IOException {
+        for (boolean causal : new boolean[]{false, true}) {
+            for (HeadOffsetRule rule : HeadOffsetRule.values()) {
+                AttentionConfig config = AttentionConfig.builder()
+                        .levels(new long[]{16, 32, 64, 128, 256}, new int[]{1, 2, 4, 6, 12}).heads(12).headDim(8)
+                        .causal(causal).offsetRule(rule).build();
+                Path trialDir = dir.resolve(causal + "-" + rule);
+                java.nio.file.Files.createDirectories(trialDir);
+                Path[] qkv = Tensors.inputs(trialDir, new Random(7), 300, 12, 8, DType.F32);   // 300: not a multiple of the block
+                Path out = trialDir.resolve("out.npy");
+                JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 2, 1L << 20);
+                BlockPlan plan = runAll(qkv, out, spec, 3, null);
+                assertEquals(new BlockPlan(300, 112, 3), plan);
+                assertEquals("[false, true, true, true, true]", Stage.of(config, plan).stream().map(Stage::spanning).toList().toString());
+                assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out), config.toString());
+            }
+        }
+    }
+
+    @Test
+    void aRunCutMidStageResumesToTheSameBits() throws IOException {
+        AttentionConfig config = AttentionConfig.builder().levels(new long[]{8, 32, 96}, new int[]{1, 2, 3})
+                .heads(3).headDim(4).causal(true).build();
+        Path[] qkv = Tensors.inputs(dir, new Random(3), 200, 3, 4, DType.F32);
+        Path out = dir.resolve("out.npy");
+        JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 1, 1L << 20);
+        for (int failAt : new int[]{1, 3, 6}) {
+            AtomicInteger fetches = new AtomicInteger();
+            BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 4);
+            try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
+                FileSlices good = new FileSlices(files, plan);
+                SliceSource failing = (level, s, b) -> {
+                    if (fetches.incrementAndGet() == failAt) throw new IOException("member left");
+                    return good.fetch(level, s, b);
+                };
+                assertThrows(IOException.class, () -> {
+                    for (int b = plan.blocks() - 1; b >= 0; b--) {
+                        new BlockRunner(files, plan, failing, spec, new VectorAttentionKernel()).run(b);
+                    }
+                });
+            }
+        }
+        runAll(qkv, out, spec, 2, null);                              // the stored plan (4 blocks) is kept
+        assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out));
+    }
+}

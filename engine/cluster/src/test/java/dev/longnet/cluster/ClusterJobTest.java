@@ -1,0 +1,186 @@
+package dev.longnet.cluster;
+
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.storage.DType;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Three in-process members on loopback, shared by the tests of this class (a member takes seconds to start). */
+class ClusterJobTest {
+    @TempDir
+    static Path data;
+
+    static List<LongnetMember> members = new ArrayList<>();
+    /** The three members' addresses. */
+    static List<String> addresses;
+    /** Their member list: the three and a fourth, listed but started only by the test that needs it. */
+    static List<String> listed;
+
+    @BeforeAll
+    static void startMembers() {
+        int[] ports = Ports.free(4);
+        addresses = List.of("127.0.0.1:" + ports[0], "127.0.0.1:" + ports[1], "127.0.0.1:" + ports[2]);
+        listed = List.of(addresses.get(0), addresses.get(1), addresses.get(2), "127.0.0.1:" + ports[3]);
+        for (int i = 0; i < 3; i++) {
+            members.add(LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", ports[i], listed, false),
+                    data, null));
+        }
+        assertEquals(3, members.getFirst().clusterSize());
+    }
+
+    @AfterAll
+    static void stopMembers() {
+        members.forEach(LongnetMember::close);
+    }
+
+    private static ClusterJob.Result run(String name, AttentionConfig config, long n, DType dtype) throws Exception {
+        Path dir = Files.createDirectories(data.resolve(name));
+        Path[] qkv = Tensors.inputs(dir, new Random(name.hashCode()), n, config.heads(), config.headDim(), dtype);
+        Path out = dir.resolve("out.npy");
+        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
+                data.relativize(out), config, 1, 1L << 20);
+        ClusterJob.Result result = ClusterJob.run(members.getFirst().instance(), spec, addresses);
+        assertEquals(out.toString(), result.output());
+        assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out), name + ": " + config + ", " + result.plan());
+        return result;
+    }
+
+    @Test
+    void distributedOutputEqualsTheEngineBitForBit() throws Exception {
+        int i = 0;
+        for (boolean causal : new boolean[]{false, true}) {
+            for (HeadOffsetRule rule : HeadOffsetRule.values()) {
+                AttentionConfig config = AttentionConfig.builder()
+                        .levels(new long[]{16, 32, 64, 128, 1000}, new int[]{1, 2, 4, 6, 12}).heads(6).headDim(8)
+                        .causal(causal).offsetRule(rule).build();
+                ClusterJob.Result result = run("paper-" + i++, config, 250, i % 2 == 0 ? DType.F16 : DType.F32);
+                assertEquals(3, result.plan().blocks());                   // 96, 96, 58 rows: local and spanning levels
+            }
+        }
+    }
+
+    @Test
+    void sliceBytesPerMemberFollowTheFormula() throws Exception {
+        // N = 3 blocks of 64 rows; level (64, 2) is local, level (192, 4) spans all three blocks. Each block holds
+        // B/r = 16 view rows per head, so a member receives 2 (K and V) · 4 bytes · H · d · (W - B)/r when not causal,
+        // and the earlier blocks' share, t · B/r rows per head, when causal.
+        int heads = 4, d = 8;
+        for (boolean causal : new boolean[]{false, true}) {
+            AttentionConfig config = AttentionConfig.builder().levels(new long[]{64, 192}, new int[]{2, 4})
+                    .heads(heads).headDim(d).causal(causal).build();
+            ClusterJob.Result result = run("traffic-" + causal, config, 192, DType.F32);
+            long perRow = 2L * 4 * heads * d;
+            for (int m = 0; m < 3; m++) {
+                assertEquals(0, result.received()[0][m], "local level");
+                long expected = causal ? perRow * m * 64 / 4 : perRow * (192 - 64) / 4;
+                assertEquals(expected, result.received()[1][m], "member " + m + " causal " + causal);
+                long sent = causal ? perRow * (2 - m) * 64 / 4 : perRow * 2 * 64 / 4;
+                assertEquals(sent, result.sent()[1][m], "member " + m + " causal " + causal);
+            }
+        }
+    }
+
+    /** A task outside the allowlist. */
+    static final class Outsider implements Callable<String>, Serializable {
+        @Override
+        public String call() { return "ran"; }
+    }
+
+    @Test
+    void aTaskOfAClassOutsideTheAllowlistIsRejected() {
+        var executor = members.getFirst().instance().getExecutorService(Tasks.JOBS);
+        var target = members.get(1).instance().getCluster().getLocalMember();
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> executor.submitToMember(new Outsider(), target).get());
+        String chain = causes(e);
+        assertTrue(chain.contains(Outsider.class.getName()) && chain.contains("not allowed"), chain);
+    }
+
+    private static String causes(Throwable e) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) text.append(t).append(" <- ");
+        return text.toString();
+    }
+
+    @Test
+    void aMemberWithAnotherClusterNameIsNotAdmitted() {
+        int port = Ports.free(1)[0];
+        try (LongnetMember intruder = LongnetMember.start(new ClusterSettings("intruder", "127.0.0.1", port, addresses,
+                false), data, null)) {
+            assertEquals(1, intruder.clusterSize());
+            assertEquals(3, members.getFirst().clusterSize());
+        }
+    }
+
+    @Test
+    void inputsThatDifferBetweenMembersAreRefused(@TempDir Path other) throws Exception {
+        AttentionConfig config = AttentionConfig.builder().levels(new long[]{8, 64}, new int[]{1, 2}).heads(2).headDim(4).build();
+        Path dir = Files.createDirectories(data.resolve("differ"));
+        Path[] qkv = Tensors.inputs(dir, new Random(1), 64, 2, 4, DType.F32);
+        Tensors.inputs(Files.createDirectories(other.resolve("differ")), new Random(2), 64, 2, 4, DType.F32);
+        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
+                Path.of("differ/out.npy"), config, 1, 1 << 20);
+        String fourth = listed.getLast();
+        int port = Integer.parseInt(fourth.substring(fourth.indexOf(':') + 1));
+        try (LongnetMember odd = LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, listed, false),
+                other, null)) {
+            ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
+                    () -> ClusterJob.run(members.getFirst().instance(), spec, listed));
+            assertTrue(f.getMessage().startsWith("the inputs differ between members: " + addresses.getFirst())
+                    && f.getMessage().contains(fourth), f.getMessage());
+        }
+        awaitThreeMembers();
+        assertFalse(Files.exists(dir.resolve("out.npy.partial")));
+    }
+
+    @Test
+    void whileAnUnlistedMemberIsInTheClusterNoTaskRuns() throws Exception {
+        int port = Ports.free(1)[0];
+        List<String> list = new ArrayList<>(listed);
+        list.add("127.0.0.1:" + port);
+        JobSpec spec = new JobSpec("q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,
+                "torchscale", 0, 1, 1 << 20);
+        try (LongnetMember rogue = LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, list, false),
+                data, null)) {
+            assertEquals(4, rogue.clusterSize());
+            ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
+                    () -> ClusterJob.run(members.getFirst().instance(), spec, addresses));
+            assertTrue(f.getMessage().contains("member 127.0.0.1:" + port + " is in the cluster but not in the member list"),
+                    f.getMessage());
+        }
+        awaitThreeMembers();
+    }
+
+    /** Waits until every member has seen a fourth member leave (a graceful leave reaches the others a moment later). */
+    private static void awaitThreeMembers() throws InterruptedException {
+        for (int i = 0; i < 200 && members.stream().anyMatch(m -> m.clusterSize() != 3); i++) Thread.sleep(50);
+        for (LongnetMember m : members) assertEquals(3, m.clusterSize());
+    }
+
+    @Test
+    void pathsOutsideTheDataDirectoryAreRefused() throws Exception {
+        JobSpec escape = new JobSpec("../q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,
+                "torchscale", 0, 1, 1 << 20);
+        ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
+                () -> ClusterJob.run(members.getFirst().instance(), escape, addresses));
+        assertTrue(f.getMessage().contains("outside this member's data directory"), f.getMessage());
+        assertFalse(f.getMessage().contains("\n"));
+    }
+}

@@ -1,0 +1,246 @@
+package dev.longnet.engine.stream;
+
+import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.engine.Level;
+import dev.longnet.storage.SnapshotFile;
+import dev.longnet.storage.TensorFormatException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Dilated attention as a stream: q, k and v rows go in, in order and in chunks of any size; output rows come out to
+ * a {@link RowSink} as soon as they are final, in order. The output equals the batch engine's
+ * ({@code DilatedAttention}) bit for bit, whatever the chunking.
+ *
+ * <ul>
+ * <li>Causal: each pushed row's output reaches the sink before {@code push} returns. State: per level and head the
+ *     current segment's dilated key and value rows, at most Σ ceil(w/r) rows of d floats per head and tensor.</li>
+ * <li>Not causal: a row is final when the last segment holding it is complete, or at {@link #finish()}. State:
+ *     q, k and v rows of fewer than 2·w_max positions.</li>
+ * </ul>
+ * The state's size is fixed by the configuration ({@link #stateBytes(AttentionConfig)}) and never grows with N; it
+ * lives in memory or in a file mapped from {@link StreamOptions#stateDirectory()}.
+ *
+ * <pre>{@code
+ * var config = AttentionConfig.preset("bench").heads(8).headDim(64).causal(true).build();
+ * try (var stream = AttentionStream.open(config, StreamOptions.defaults(), (first, rows, count) -> use(rows))) {
+ *     while (more()) stream.push(q, k, v, rows);     // rows·8·64 floats each
+ *     stream.finish();
+ * }
+ * }</pre>
+ * A stream is used from one thread at a time. A failed push (a bad argument aside) leaves it failed: it then refuses
+ * everything but {@link #close()}.
+ */
+public final class AttentionStream implements AutoCloseable {
+    private static final String FORMAT = "longnet-stream 1";
+
+    private enum State { OPEN, FINISHED, FAILED, CLOSED }
+
+    private final AttentionConfig config;
+    private final StateMemory memory;
+    private final StreamCore core;
+    private State state = State.OPEN;
+    private Throwable failure;
+
+    private AttentionStream(AttentionConfig config, StreamOptions options, RowSink sink) throws IOException {
+        if (sink == null) throw new IllegalArgumentException("a sink for the output rows is needed");
+        this.config = config;
+        int sliceRows = sliceRows(config);
+        this.memory = StateMemory.allocate(stateBytes(config), options.stateDirectory());
+        this.core = config.causal() ? new CausalCore(config, options, sink, sliceRows, memory)
+                : new WindowCore(config, options, sink, sliceRows, memory);
+    }
+
+    /** A new stream at position 0. */
+    public static AttentionStream open(AttentionConfig config, StreamOptions options, RowSink sink) throws IOException {
+        return new AttentionStream(config, options, sink);
+    }
+
+    /** A stream continuing exactly where the snapshot was taken; its configuration comes from the snapshot. */
+    public static AttentionStream restore(Path snapshot, StreamOptions options, RowSink sink) throws IOException {
+        return restore(snapshot, null, options, sink);
+    }
+
+    /**
+     * As {@link #restore(Path, StreamOptions, RowSink)}, refusing a snapshot whose configuration is not
+     * {@code expected} (null accepts any).
+     */
+    public static AttentionStream restore(Path snapshot, AttentionConfig expected, StreamOptions options, RowSink sink)
+            throws IOException {
+        try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
+            Map<String, String> header = reader.header();
+            if (!FORMAT.equals(header.get("format"))) {
+                throw new TensorFormatException(snapshot, "not a stream snapshot (format '" + header.get("format") + "')");
+            }
+            AttentionConfig config = parseConfig(snapshot, header);
+            if (expected != null && !expected.equals(config)) {
+                throw new IllegalArgumentException(snapshot + ": the snapshot is of another configuration (" + config
+                        + "; expected " + expected + ")");
+            }
+            AttentionStream stream = new AttentionStream(config, options, sink);
+            try {
+                stream.core.position = StreamCore.longField(snapshot, header, "position");
+                stream.core.load(header, reader);
+                reader.finish();
+                return stream;
+            } catch (IOException | RuntimeException e) {
+                stream.close();
+                throw e;
+            }
+        }
+    }
+
+    /** Bytes of state a stream of this configuration holds, whatever the length of the sequence. */
+    public static long stateBytes(AttentionConfig config) {
+        int slice = sliceRows(config);
+        return config.causal() ? CausalCore.stateBytes(config, slice) : WindowCore.stateBytes(config, slice);
+    }
+
+    /**
+     * Rows finished together: up to 65,536, at most 32 MiB of output rows; causal slices never cross a segment
+     * boundary, so they need no more than the smallest segment.
+     */
+    private static int sliceRows(AttentionConfig config) {
+        long rowBytes = (long) config.heads() * config.headDim() * 4 + config.heads() * 4L;
+        long rows = Math.clamp((32L << 20) / rowBytes, 1, 65536);
+        if (config.causal()) {
+            for (Level level : config.levels()) rows = Math.min(rows, level.segmentLength());
+        }
+        return (int) rows;
+    }
+
+    public AttentionConfig config() { return config; }
+
+    /** Rows pushed so far. */
+    public long position() { return core.position; }
+
+    /** Rows delivered to the sink so far (causal: all pushed rows; otherwise those whose segments are complete). */
+    public long delivered() { return core.delivered; }
+
+    /** Bytes of state of this stream. */
+    public long stateBytes() { return stateBytes(config); }
+
+    /** Pushes {@code rows} rows: q, k and v hold rows·heads·headDim f32 values each, (row, head, dim) order. */
+    public void push(float[] q, float[] k, float[] v, int rows) throws IOException {
+        requireRows("q", q.length * 4L, rows);
+        requireRows("k", k.length * 4L, rows);
+        requireRows("v", v.length * 4L, rows);
+        push(MemorySegment.ofArray(q), MemorySegment.ofArray(k), MemorySegment.ofArray(v), rows);
+    }
+
+    /**
+     * Pushes {@code rows} rows held in segments of rows·heads·headDim little-endian f32 values each (any segment:
+     * the rows are copied in on the caller's thread).
+     */
+    public void push(MemorySegment q, MemorySegment k, MemorySegment v, long rows) throws IOException {
+        requireOpen();
+        requireRows("q", q.byteSize(), rows);
+        requireRows("k", k.byteSize(), rows);
+        requireRows("v", v.byteSize(), rows);
+        try {
+            core.push(q, k, v, 0, rows);
+        } catch (IOException | RuntimeException | Error e) {
+            fail(e);
+            throw e;
+        }
+    }
+
+    /** Ends the sequence at {@link #position()}: every row not yet final is finished and delivered. */
+    public void finish() throws IOException {
+        requireOpen();
+        try {
+            core.finish();
+            state = State.FINISHED;
+        } catch (IOException | RuntimeException | Error e) {
+            fail(e);
+            throw e;
+        }
+    }
+
+    /**
+     * Writes the whole state to {@code file} atomically (beside it, forced, renamed): a stream restored from it, in
+     * this process or another, continues to exactly the same bits.
+     */
+    public void snapshot(Path file) throws IOException {
+        requireOpen();
+        Map<String, String> header = new LinkedHashMap<>();
+        header.put("format", FORMAT);
+        header.putAll(configFields(config));
+        header.put("position", Long.toString(core.position));
+        header.putAll(core.stateFields());
+        SnapshotFile.write(file, header, core.payload().toArray(MemorySegment[]::new));
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (state == State.CLOSED) return;
+        state = State.CLOSED;
+        core.close();
+        memory.close();
+    }
+
+    private void requireOpen() {
+        switch (state) {
+            case OPEN -> { }
+            case FINISHED -> throw new IllegalStateException("the stream is finished: nothing can be pushed after finish()");
+            case FAILED -> throw new IllegalStateException("the stream failed earlier (" + failure + ") and cannot go on;"
+                    + " restore it from a snapshot");
+            case CLOSED -> throw new IllegalStateException("the stream is closed");
+        }
+    }
+
+    private void fail(Throwable e) {
+        state = State.FAILED;
+        failure = e;
+    }
+
+    private void requireRows(String name, long bytes, long rows) {
+        long rowBytes = (long) config.heads() * config.headDim() * 4;
+        if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+        if (rows > Long.MAX_VALUE / rowBytes || bytes != rows * rowBytes) {
+            throw new IllegalArgumentException(name + " holds " + bytes + " bytes, but " + rows + " rows of "
+                    + config.heads() + " heads × " + config.headDim() + " f32 values need " + rows * rowBytes
+                    + " (rows of the wrong width?)");
+        }
+    }
+
+    private static Map<String, String> configFields(AttentionConfig config) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        fields.put("segments", config.levels().stream().map(l -> Long.toString(l.segmentLength())).collect(Collectors.joining(",")));
+        fields.put("dilations", config.levels().stream().map(l -> Integer.toString(l.dilation())).collect(Collectors.joining(",")));
+        fields.put("heads", Integer.toString(config.heads()));
+        fields.put("headDim", Integer.toString(config.headDim()));
+        fields.put("causal", Boolean.toString(config.causal()));
+        fields.put("offsets", config.offsetRule().name().toLowerCase(Locale.ROOT));
+        fields.put("scale", Integer.toHexString(Float.floatToRawIntBits(config.scale())));
+        return fields;
+    }
+
+    private static AttentionConfig parseConfig(Path file, Map<String, String> header) throws TensorFormatException {
+        try {
+            long[] segments = Arrays.stream(field(header, "segments").split(",")).mapToLong(Long::parseLong).toArray();
+            int[] dilations = Arrays.stream(field(header, "dilations").split(",")).mapToInt(Integer::parseInt).toArray();
+            String causal = field(header, "causal");
+            if (!causal.equals("true") && !causal.equals("false")) throw new IllegalArgumentException("causal=" + causal);
+            return AttentionConfig.builder().levels(segments, dilations)
+                    .heads(Integer.parseInt(field(header, "heads"))).headDim(Integer.parseInt(field(header, "headDim")))
+                    .causal(Boolean.parseBoolean(causal)).offsetRule(HeadOffsetRule.parse(field(header, "offsets")))
+                    .scale(Float.intBitsToFloat(Integer.parseUnsignedInt(field(header, "scale"), 16))).build();
+        } catch (IllegalArgumentException e) {
+            throw new TensorFormatException(file, "corrupt snapshot (its configuration is invalid: " + e.getMessage() + ")");
+        }
+    }
+
+    private static String field(Map<String, String> header, String key) {
+        String value = header.get(key);
+        if (value == null) throw new IllegalArgumentException("no field " + key);
+        return value;
+    }
+}

@@ -1,0 +1,135 @@
+package dev.longnet.storage;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static java.nio.file.StandardOpenOption.CREATE;
+import static java.nio.file.StandardOpenOption.TRUNCATE_EXISTING;
+import static java.nio.file.StandardOpenOption.WRITE;
+
+/**
+ * Writes a safetensors file: the 8-byte header length, the JSON header (padded with spaces to a multiple of 8, as
+ * the reference implementation does) and the tensors' data back to back in the order they were added. The file is
+ * written as NAME.partial, forced and renamed: it appears under its name only when complete.
+ */
+public final class SafetensorsWriter {
+    private record Entry(String name, DType dtype, long[] shape, float[] values) { }
+
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final List<Entry> tensors = new ArrayList<>();
+
+    /** Adds a "__metadata__" string. */
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    /** Adds a tensor of the given shape, stored as dtype (rounded to nearest-even for the narrow types). */
+    public SafetensorsWriter tensor(String name, DType dtype, long[] shape, float[] values) {
+        long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
+        if (count != values.length) {
+            throw new IllegalArgumentException("tensor \"" + name + "\" has " + values.length + " values for shape "
+                    + Arrays.toString(shape));
+        }
+        if (name.equals("__metadata__") || tensors.stream().anyMatch(t -> t.name.equals(name))) {
+            throw new IllegalArgumentException("duplicate or reserved tensor name \"" + name + "\"");
+        }
+        tensors.add(new Entry(name, dtype, shape.clone(), values));
+        return this;
+    }
+
+    /** Writes the file atomically. */
+    public void write(Path target) throws IOException {
+        Path parent = target.toAbsolutePath().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new NoSuchFileException(String.valueOf(parent), null, "cannot create " + target + ": its directory does not exist");
+        }
+        byte[] header = header();
+        Path partial = target.resolveSibling(target.getFileName() + ".partial");
+        try (FileChannel channel = FileChannel.open(partial, CREATE, TRUNCATE_EXISTING, WRITE)) {
+            ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            writeFully(channel, length);
+            writeFully(channel, ByteBuffer.wrap(header));
+            ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+            MemorySegment bytes = MemorySegment.ofBuffer(buffer);
+            for (Entry t : tensors) {
+                int perBuffer = buffer.capacity() / t.dtype.bytes();
+                for (int from = 0; from < t.values.length; from += perBuffer) {
+                    int n = Math.min(perBuffer, t.values.length - from);
+                    for (int i = 0; i < n; i++) t.dtype.set(bytes, i, t.values[from + i]);
+                    writeFully(channel, buffer.clear().limit(n * t.dtype.bytes()));
+                }
+            }
+            channel.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(partial);
+            throw e;
+        }
+        Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private byte[] header() {
+        StringBuilder json = new StringBuilder("{");
+        if (!metadata.isEmpty()) {
+            json.append("\"__metadata__\":{");
+            int i = 0;
+            for (Map.Entry<String, String> m : metadata.entrySet()) {
+                if (i++ > 0) json.append(',');
+                quote(json, m.getKey()).append(':');
+                quote(json, m.getValue());
+            }
+            json.append('}');
+        }
+        long offset = 0;
+        for (Entry t : tensors) {
+            if (json.length() > 1) json.append(',');
+            long bytes = (long) t.values.length * t.dtype.bytes();
+            quote(json, t.name).append(":{\"dtype\":\"").append(t.dtype.safetensorsName()).append("\",\"shape\":[");
+            for (int i = 0; i < t.shape.length; i++) json.append(i > 0 ? "," : "").append(t.shape[i]);
+            json.append("],\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
+            offset += bytes;
+        }
+        json.append('}');
+        byte[] text = json.toString().getBytes(StandardCharsets.UTF_8);
+        int padded = (text.length + 7) / 8 * 8;
+        byte[] out = Arrays.copyOf(text, padded);
+        Arrays.fill(out, text.length, padded, (byte) ' ');
+        return out;
+    }
+
+    private static StringBuilder quote(StringBuilder out, String s) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
+                    else out.append(c);
+                }
+            }
+        }
+        return out.append('"');
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer bytes) throws IOException {
+        while (bytes.hasRemaining()) channel.write(bytes);
+    }
+}
