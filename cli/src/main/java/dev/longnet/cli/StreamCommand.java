@@ -6,12 +6,12 @@ import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.stream.AttentionStream;
 import dev.longnet.engine.stream.RowSink;
 import dev.longnet.engine.stream.StreamOptions;
+import dev.longnet.storage.Convert;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.ProcSelf;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
@@ -188,6 +188,7 @@ final class StreamCommand extends BaseCommand {
         private final long tokenBytes;
         private final ByteBuffer raw;
         private final MemorySegment rawSegment;
+        private final float[] widened = new float[4096];
         private final MemorySegment qAll, kAll, vAll;
         MemorySegment q, k, v;
         private final long capacityRows;
@@ -225,9 +226,7 @@ final class StreamCommand extends BaseCommand {
                     if (dtype == DType.F32) {
                         MemorySegment.copy(rawSegment, from * 4, to, row * rowValues * 4, rowValues * 4);
                     } else {
-                        for (long c = 0; c < rowValues; c++) {
-                            to.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, row * rowValues + c, dtype.get(rawSegment, from + c));
-                        }
+                        Convert.copy(dtype, rawSegment, from, DType.F32, to, row * rowValues, rowValues, widened);
                     }
                 }
             }
@@ -253,6 +252,7 @@ final class StreamCommand extends BaseCommand {
         private final long rowValues;
         private final DType dtype;
         private ByteBuffer buffer = ByteBuffer.allocateDirect(0);
+        private final float[] narrowed = new float[4096];
 
         Output(WritableByteChannel channel, long rowValues, DType dtype) {
             this.channel = channel;
@@ -282,7 +282,7 @@ final class StreamCommand extends BaseCommand {
             if (dtype == DType.F32) {
                 MemorySegment.copy(rows, 0, to, 0, bytes);
             } else {
-                for (long i = 0; i < values; i++) dtype.set(to, i, rows.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i));
+                Convert.copy(DType.F32, rows, 0, dtype, to, 0, values, narrowed);
             }
             while (buffer.hasRemaining()) channel.write(buffer);
         }

@@ -70,13 +70,16 @@ public final class Convert {
         for (; i < count; i++) type.set(s, index + i, src[off + i]);
     }
 
-    /** Copies count elements of {@code from} (type fromType) into {@code to} (type toType) through buffer. */
-    public static void copy(DType fromType, MemorySegment from, DType toType, MemorySegment to, long count,
-                            float[] buffer) {
+    /**
+     * Copies count elements of {@code from} (type fromType) from element fromIndex into {@code to} (type toType)
+     * from element toIndex, through buffer.
+     */
+    public static void copy(DType fromType, MemorySegment from, long fromIndex, DType toType, MemorySegment to,
+                            long toIndex, long count, float[] buffer) {
         for (long done = 0; done < count; ) {
             int n = (int) Math.min(buffer.length, count - done);
-            read(fromType, from, done, buffer, 0, n, 1f);
-            write(toType, to, done, buffer, 0, n);
+            read(fromType, from, fromIndex + done, buffer, 0, n, 1f);
+            write(toType, to, toIndex + done, buffer, 0, n);
             done += n;
         }
     }

@@ -197,7 +197,7 @@ public final class NpyFile implements TensorRows, AutoCloseable {
             for (long first = 0; first < rows; first += rowsPerWindow) {
                 long count = Math.min(rowsPerWindow, rows - first);
                 try (RowWindow a = window(first, count); RowWindow b = to.window(first, count)) {
-                    Convert.copy(dtype(), a.segment(), type, b.segment(), count * rowElements, buffer);
+                    Convert.copy(dtype(), a.segment(), 0, type, b.segment(), 0, count * rowElements, buffer);
                 }
             }
             to.commit();

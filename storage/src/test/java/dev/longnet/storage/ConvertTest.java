@@ -74,9 +74,9 @@ class ConvertTest {
         for (int i = 0; i < n; i++) f32.setAtIndex(DType.FLOAT, i, (float) random.nextGaussian() * 100);
         for (DType type : new DType[]{DType.F16, DType.BF16}) {
             MemorySegment narrow = Arena.ofAuto().allocate(n * 2L);
-            Convert.copy(DType.F32, f32, type, narrow, n, new float[100]);
+            Convert.copy(DType.F32, f32, 0, type, narrow, 0, n, new float[100]);
             MemorySegment back = Arena.ofAuto().allocate(n * 4L);
-            Convert.copy(type, narrow, DType.F32, back, n, new float[64]);
+            Convert.copy(type, narrow, 0, DType.F32, back, 0, n, new float[64]);
             for (int i = 0; i < n; i++) {
                 float expected = type.get(scalarNarrow(type, f32.getAtIndex(DType.FLOAT, i)), 0);
                 assertEquals(expected, back.getAtIndex(DType.FLOAT, i), type + " element " + i);
