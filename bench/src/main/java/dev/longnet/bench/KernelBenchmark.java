@@ -43,13 +43,18 @@ public class KernelBenchmark {
     @Param({"false", "true"})
     boolean causal;
 
+    /** The micro-kernel shape: {@code auto} as the engine picks it for d, or NARROW (6 × 2) or WIDE (6 × 4). */
+    @Param({"auto", "NARROW", "WIDE"})
+    String shape;
+
     private Arena arena;
     private View q, k, v, out, lse;
-    private final AttentionKernel kernel = new VectorAttentionKernel();
+    private AttentionKernel kernel;
 
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
+        kernel = shape.equals("auto") ? new VectorAttentionKernel() : new VectorAttentionKernel(VectorAttentionKernel.Shape.valueOf(shape));
         SplittableRandom random = new SplittableRandom(42);
         q = view(random, m, d);
         k = view(random, m, d);

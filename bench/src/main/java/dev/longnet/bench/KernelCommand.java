@@ -1,5 +1,6 @@
 package dev.longnet.bench;
 
+import dev.longnet.engine.VectorAttentionKernel;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.openjdk.jmh.results.RunResult;
@@ -16,6 +17,10 @@ final class KernelCommand implements Callable<Integer> {
     @Option(names = "--d", split = ",", description = "Head dimensions (default 64,128).")
     String[] d = {"64", "128"};
 
+    @Option(names = "--shape", split = ",", description = "Micro-kernel shapes: auto (as the engine picks for d), NARROW "
+            + "(6 rows x 2 vectors), WIDE (6 x 4) (default auto,NARROW,WIDE).")
+    String[] shape = {"auto", "NARROW", "WIDE"};
+
     @Option(names = "--quiet", description = "Only the table.")
     boolean quiet;
 
@@ -23,9 +28,9 @@ final class KernelCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         double[] peak = Jmh.peak(true);
         System.out.printf(Locale.ROOT, "peak: %.1f GFLOPS one core, %.1f all cores%n", peak[0], peak[1]);
-        System.out.println("benchmark      m     d  causal   ms/tile   GFLOPS  of peak");
+        System.out.println("benchmark      m     d  causal shape          ms/tile   GFLOPS  of peak");
         for (RunResult r : Jmh.run(KernelBenchmark.class.getName(), quiet, "m=" + String.join(",", m),
-                "d=" + String.join(",", d))) {
+                "d=" + String.join(",", d), "shape=" + String.join(",", shape))) {
             var p = r.getParams();
             int tileM = Integer.parseInt(p.getParam("m"));
             int tileD = Integer.parseInt(p.getParam("d"));
@@ -34,8 +39,10 @@ final class KernelCommand implements Callable<Integer> {
             int threads = all ? p.getThreads() : 1;
             double ms = r.getPrimaryResult().getScore();
             double gflops = 4.0 * tileM * tileM * tileD / (causal ? 2 : 1) * threads / (ms * 1e6);
-            System.out.printf(Locale.ROOT, "%-12s %5d %5d  %-6s %9.3f %8.1f  %5.1f%%%n", all ? "all cores" : "one core",
-                    tileM, tileD, causal, ms, gflops, 100 * gflops / (all ? peak[1] : peak[0]));
+            String shown = p.getParam("shape").equals("auto")
+                    ? "auto=" + VectorAttentionKernel.Shape.of(tileD).name() : p.getParam("shape");
+            System.out.printf(Locale.ROOT, "%-12s %5d %5d  %-6s %-12s %9.3f %8.1f  %5.1f%%%n", all ? "all cores" : "one core",
+                    tileM, tileD, causal, shown, ms, gflops, 100 * gflops / (all ? peak[1] : peak[0]));
         }
         return 0;
     }

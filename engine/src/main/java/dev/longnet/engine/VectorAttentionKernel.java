@@ -12,14 +12,15 @@ import jdk.incubator.vector.VectorSpecies;
  * scores for the chunk live in a small buffer, never the full m×m matrix. Each micro-block keeps a running max,
  * sum and unnormalised output, as in flash-attention, and merges into the stored output once at the end.
  *
- * <p>Both products use a register-blocked micro-kernel of {@value #MR} rows × 2 vectors (12 accumulators: fits
- * the 16 registers of AVX2 with room for two loads and a broadcast).
+ * <p>Both products use a register-blocked micro-kernel of {@value #MR} rows × {@link Shape#vectors} vectors, the
+ * shape chosen once per head dimension from the vector width ({@link Shape#of}): 6 × 2 (12 accumulators) fits the
+ * 16 registers of AVX2 with room for two loads and a broadcast; 6 × 4 (24 accumulators, 4 loads, a broadcast) fits
+ * the 32 of AVX-512 and halves the broadcasts and loads per FMA. Each score is one FMA chain over c and each output
+ * one chain over the keys in order whatever the shape; the shapes differ in how far keys are padded (zeros).
  */
 public final class VectorAttentionKernel implements AttentionKernel {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
-    /** Micro-tile width in floats: two vectors. */
-    static final int NR = 2 * LANES;
     /** Micro-tile height in rows. */
     static final int MR = 6;
     /** Floats of K (and of V) packed at once: 128 KiB each, so that both chunks stay in a 512 KiB L2. */
@@ -36,10 +37,43 @@ public final class VectorAttentionKernel implements AttentionKernel {
     static final float QK_BOUND = 0x1p55f;
     static final float V_BOUND = 0x1p100f;
 
+    /**
+     * A micro-kernel's width in vectors. {@link #of} picks 4 where the machine has 32 vector registers (512-bit
+     * vectors: AVX-512) and 4 vectors pad d no further than 2 do, else 2 (AVX2's 16 registers, or a small d that
+     * 4 vectors would pad with zeros).
+     */
+    public enum Shape {
+        NARROW(2), WIDE(4);
+
+        final int vectors;
+
+        Shape(int vectors) { this.vectors = vectors; }
+
+        /** Floats per micro-tile row (keys per strip of K, columns per pass over V). */
+        int width() { return vectors * LANES; }
+
+        public static Shape of(int d) {
+            boolean registers32 = SPECIES.vectorBitSize() >= 512;
+            return registers32 && Align.roundUp(d, WIDE.width()) == Align.roundUp(d, NARROW.width()) ? WIDE : NARROW;
+        }
+    }
+
     private final ThreadLocal<Workspace> workspaces = new ThreadLocal<>();
+    /** The shape for every d, or null: chosen per d by {@link Shape#of}. */
+    private final Shape forced;
+
+    public VectorAttentionKernel() { this(null); }
+
+    /** A kernel that uses {@code shape} for every head dimension (tests and benchmarks compare the shapes). */
+    public VectorAttentionKernel(Shape shape) { this.forced = shape; }
 
     @Override
-    public String name() { return "cpu-vector(" + SPECIES.vectorBitSize() + "-bit)"; }
+    public String name() {
+        return "cpu-vector(" + SPECIES.vectorBitSize() + "-bit" + (forced == null ? "" : ", " + forced.vectors + " vectors") + ")";
+    }
+
+    /** The shape used for head dimension d. */
+    Shape shape(int d) { return forced != null ? forced : Shape.of(d); }
 
     @Override
     public void attend(View q, View k, View v, View out, View lse, int qFrom, int qTo, boolean causal, float scale) {
@@ -64,6 +98,8 @@ public final class VectorAttentionKernel implements AttentionKernel {
 
         int keyEnd = causal ? qTo : k.rows();
         int chunk = ws.keyChunk;
+        int nr = ws.nr;
+        boolean wide = ws.shape == Shape.WIDE;
         for (int k0 = 0; k0 < keyEnd; k0 += chunk) {
             int n = Math.min(chunk, keyEnd - k0);
             packKeys(k, v, k0, n, d, ws);
@@ -71,13 +107,15 @@ public final class VectorAttentionKernel implements AttentionKernel {
                 int firstQuery = qFrom + i0;
                 int visible = causal ? Math.min(n, firstQuery + MR - k0) : n;   // keys any row of the block sees
                 if (visible <= 0) continue;
-                int used = Align.roundUp(visible, NR);
-                scores(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
+                int used = Align.roundUp(visible, nr);
+                if (wide) scores4(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
+                else scores2(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
                 for (int r = 0; r < MR; r++) {
                     int rowVisible = causal ? Math.min(n, firstQuery + r + 1 - k0) : n;
                     softmaxRow(ws, i0 + r, r * chunk, Math.max(rowVisible, 0), used, dPad);
                 }
-                accumulate(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
+                if (wide) accumulate4(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
+                else accumulate2(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
             }
         }
 
@@ -93,25 +131,27 @@ public final class VectorAttentionKernel implements AttentionKernel {
     }
 
     /**
-     * K transposed in strips of NR keys, kt[(j/NR)·d·NR + c·NR + j%NR], so that the score kernel reads each strip
+     * K transposed in strips of nr keys, kt[(j/nr)·d·nr + c·nr + j%nr], so that the score kernel reads each strip
      * front to back; V into v[j·dPad + c]. Value rows past n are zeroed so that they add nothing.
      */
     private static void packKeys(View k, View v, int k0, int n, int d, Workspace ws) {
         float[] row = ws.mergeRow;
+        int nr = ws.nr;
         for (int j = 0; j < n; j++) {
             k.readRow(k0 + j, row, 0, 1f);
             if (!inBounds(row, 0, d, QK_BOUND)) throw new NonFiniteInputException("k", k0 + j);
-            int at = (j / NR) * d * NR + j % NR;
-            for (int c = 0; c < d; c++) ws.kt[at + c * NR] = row[c];
+            int at = (j / nr) * d * nr + j % nr;
+            for (int c = 0; c < d; c++) ws.kt[at + c * nr] = row[c];
             v.readRow(k0 + j, ws.v, j * ws.dPad, 1f);
             if (!inBounds(ws.v, j * ws.dPad, d, V_BOUND)) throw new NonFiniteInputException("v", k0 + j);
         }
-        int padEnd = Align.roundUp(n, NR);
+        int padEnd = Align.roundUp(n, nr);
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
     }
 
-    /** s[r·sStride + j] = Σ_c q[r][c]·k[j][c] for the MR rows at qBase and keys [0, used). */
-    private static void scores(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int sStride, int used) {
+    /** s[r·sStride + j] = Σ_c q[r][c]·k[j][c] for the MR rows at qBase and keys [0, used): 6 × 2 vectors. */
+    private static void scores2(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int sStride, int used) {
+        final int NR = 2 * LANES;
         for (int j = 0; j < used; j += NR) {
             FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
             FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
@@ -180,8 +220,9 @@ public final class VectorAttentionKernel implements AttentionKernel {
         }
     }
 
-    /** o[r][c] += Σ_j p[r][j]·v[j][c] for the MR rows at oBase, keys [0, used), all dPad columns. */
-    private static void accumulate(float[] p, int pStride, float[] v, float[] o, int oBase, int dPad, int used) {
+    /** o[r][c] += Σ_j p[r][j]·v[j][c] for the MR rows at oBase, keys [0, used), all dPad columns: 6 × 2 vectors. */
+    private static void accumulate2(float[] p, int pStride, float[] v, float[] o, int oBase, int dPad, int used) {
+        final int NR = 2 * LANES;
         for (int c = 0; c < dPad; c += NR) {
             int o0 = oBase + c, o1 = o0 + dPad, o2 = o1 + dPad, o3 = o2 + dPad, o4 = o3 + dPad, o5 = o4 + dPad;
             FloatVector a00 = FloatVector.fromArray(SPECIES, o, o0), a01 = FloatVector.fromArray(SPECIES, o, o0 + LANES);
@@ -216,6 +257,102 @@ public final class VectorAttentionKernel implements AttentionKernel {
         }
     }
 
+    /** As {@link #scores2} with 6 × 4 vectors (24 accumulators: AVX-512's 32 registers). */
+    private static void scores4(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int sStride, int used) {
+        final int NR = 4 * LANES;
+        for (int j = 0; j < used; j += NR) {
+            FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00;
+            FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+            FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+            FloatVector a40 = a00, a41 = a00, a42 = a00, a43 = a00;
+            FloatVector a50 = a00, a51 = a00, a52 = a00, a53 = a00;
+            int qr = qBase;
+            int kOff = j * d;                                   // strip j / NR starts at (j / NR)·d·NR = j·d
+            for (int c = 0; c < d; c++, qr++, kOff += NR) {
+                FloatVector k0 = FloatVector.fromArray(SPECIES, kt, kOff);
+                FloatVector k1 = FloatVector.fromArray(SPECIES, kt, kOff + LANES);
+                FloatVector k2 = FloatVector.fromArray(SPECIES, kt, kOff + 2 * LANES);
+                FloatVector k3 = FloatVector.fromArray(SPECIES, kt, kOff + 3 * LANES);
+                FloatVector b = FloatVector.broadcast(SPECIES, q[qr]);
+                a00 = k0.fma(b, a00); a01 = k1.fma(b, a01); a02 = k2.fma(b, a02); a03 = k3.fma(b, a03);
+                b = FloatVector.broadcast(SPECIES, q[qr + dPad]);
+                a10 = k0.fma(b, a10); a11 = k1.fma(b, a11); a12 = k2.fma(b, a12); a13 = k3.fma(b, a13);
+                b = FloatVector.broadcast(SPECIES, q[qr + 2 * dPad]);
+                a20 = k0.fma(b, a20); a21 = k1.fma(b, a21); a22 = k2.fma(b, a22); a23 = k3.fma(b, a23);
+                b = FloatVector.broadcast(SPECIES, q[qr + 3 * dPad]);
+                a30 = k0.fma(b, a30); a31 = k1.fma(b, a31); a32 = k2.fma(b, a32); a33 = k3.fma(b, a33);
+                b = FloatVector.broadcast(SPECIES, q[qr + 4 * dPad]);
+                a40 = k0.fma(b, a40); a41 = k1.fma(b, a41); a42 = k2.fma(b, a42); a43 = k3.fma(b, a43);
+                b = FloatVector.broadcast(SPECIES, q[qr + 5 * dPad]);
+                a50 = k0.fma(b, a50); a51 = k1.fma(b, a51); a52 = k2.fma(b, a52); a53 = k3.fma(b, a53);
+            }
+            a00.intoArray(s, j); a01.intoArray(s, j + LANES);
+            a02.intoArray(s, j + 2 * LANES); a03.intoArray(s, j + 3 * LANES);
+            a10.intoArray(s, sStride + j); a11.intoArray(s, sStride + j + LANES);
+            a12.intoArray(s, sStride + j + 2 * LANES); a13.intoArray(s, sStride + j + 3 * LANES);
+            a20.intoArray(s, 2 * sStride + j); a21.intoArray(s, 2 * sStride + j + LANES);
+            a22.intoArray(s, 2 * sStride + j + 2 * LANES); a23.intoArray(s, 2 * sStride + j + 3 * LANES);
+            a30.intoArray(s, 3 * sStride + j); a31.intoArray(s, 3 * sStride + j + LANES);
+            a32.intoArray(s, 3 * sStride + j + 2 * LANES); a33.intoArray(s, 3 * sStride + j + 3 * LANES);
+            a40.intoArray(s, 4 * sStride + j); a41.intoArray(s, 4 * sStride + j + LANES);
+            a42.intoArray(s, 4 * sStride + j + 2 * LANES); a43.intoArray(s, 4 * sStride + j + 3 * LANES);
+            a50.intoArray(s, 5 * sStride + j); a51.intoArray(s, 5 * sStride + j + LANES);
+            a52.intoArray(s, 5 * sStride + j + 2 * LANES); a53.intoArray(s, 5 * sStride + j + 3 * LANES);
+        }
+    }
+
+    /** As {@link #accumulate2} with 6 × 4 vectors (24 accumulators: AVX-512's 32 registers). */
+    private static void accumulate4(float[] p, int pStride, float[] v, float[] o, int oBase, int dPad, int used) {
+        final int NR = 4 * LANES;
+        for (int c = 0; c < dPad; c += NR) {
+            int o0 = oBase + c, o1 = o0 + dPad, o2 = o1 + dPad, o3 = o2 + dPad, o4 = o3 + dPad, o5 = o4 + dPad;
+            FloatVector a00 = FloatVector.fromArray(SPECIES, o, o0), a01 = FloatVector.fromArray(SPECIES, o, o0 + LANES);
+            FloatVector a02 = FloatVector.fromArray(SPECIES, o, o0 + 2 * LANES), a03 = FloatVector.fromArray(SPECIES, o, o0 + 3 * LANES);
+            FloatVector a10 = FloatVector.fromArray(SPECIES, o, o1), a11 = FloatVector.fromArray(SPECIES, o, o1 + LANES);
+            FloatVector a12 = FloatVector.fromArray(SPECIES, o, o1 + 2 * LANES), a13 = FloatVector.fromArray(SPECIES, o, o1 + 3 * LANES);
+            FloatVector a20 = FloatVector.fromArray(SPECIES, o, o2), a21 = FloatVector.fromArray(SPECIES, o, o2 + LANES);
+            FloatVector a22 = FloatVector.fromArray(SPECIES, o, o2 + 2 * LANES), a23 = FloatVector.fromArray(SPECIES, o, o2 + 3 * LANES);
+            FloatVector a30 = FloatVector.fromArray(SPECIES, o, o3), a31 = FloatVector.fromArray(SPECIES, o, o3 + LANES);
+            FloatVector a32 = FloatVector.fromArray(SPECIES, o, o3 + 2 * LANES), a33 = FloatVector.fromArray(SPECIES, o, o3 + 3 * LANES);
+            FloatVector a40 = FloatVector.fromArray(SPECIES, o, o4), a41 = FloatVector.fromArray(SPECIES, o, o4 + LANES);
+            FloatVector a42 = FloatVector.fromArray(SPECIES, o, o4 + 2 * LANES), a43 = FloatVector.fromArray(SPECIES, o, o4 + 3 * LANES);
+            FloatVector a50 = FloatVector.fromArray(SPECIES, o, o5), a51 = FloatVector.fromArray(SPECIES, o, o5 + LANES);
+            FloatVector a52 = FloatVector.fromArray(SPECIES, o, o5 + 2 * LANES), a53 = FloatVector.fromArray(SPECIES, o, o5 + 3 * LANES);
+            for (int j = 0; j < used; j++) {
+                int vOff = j * dPad + c;
+                FloatVector v0 = FloatVector.fromArray(SPECIES, v, vOff);
+                FloatVector v1 = FloatVector.fromArray(SPECIES, v, vOff + LANES);
+                FloatVector v2 = FloatVector.fromArray(SPECIES, v, vOff + 2 * LANES);
+                FloatVector v3 = FloatVector.fromArray(SPECIES, v, vOff + 3 * LANES);
+                FloatVector b = FloatVector.broadcast(SPECIES, p[j]);
+                a00 = v0.fma(b, a00); a01 = v1.fma(b, a01); a02 = v2.fma(b, a02); a03 = v3.fma(b, a03);
+                b = FloatVector.broadcast(SPECIES, p[pStride + j]);
+                a10 = v0.fma(b, a10); a11 = v1.fma(b, a11); a12 = v2.fma(b, a12); a13 = v3.fma(b, a13);
+                b = FloatVector.broadcast(SPECIES, p[2 * pStride + j]);
+                a20 = v0.fma(b, a20); a21 = v1.fma(b, a21); a22 = v2.fma(b, a22); a23 = v3.fma(b, a23);
+                b = FloatVector.broadcast(SPECIES, p[3 * pStride + j]);
+                a30 = v0.fma(b, a30); a31 = v1.fma(b, a31); a32 = v2.fma(b, a32); a33 = v3.fma(b, a33);
+                b = FloatVector.broadcast(SPECIES, p[4 * pStride + j]);
+                a40 = v0.fma(b, a40); a41 = v1.fma(b, a41); a42 = v2.fma(b, a42); a43 = v3.fma(b, a43);
+                b = FloatVector.broadcast(SPECIES, p[5 * pStride + j]);
+                a50 = v0.fma(b, a50); a51 = v1.fma(b, a51); a52 = v2.fma(b, a52); a53 = v3.fma(b, a53);
+            }
+            a00.intoArray(o, o0); a01.intoArray(o, o0 + LANES);
+            a02.intoArray(o, o0 + 2 * LANES); a03.intoArray(o, o0 + 3 * LANES);
+            a10.intoArray(o, o1); a11.intoArray(o, o1 + LANES);
+            a12.intoArray(o, o1 + 2 * LANES); a13.intoArray(o, o1 + 3 * LANES);
+            a20.intoArray(o, o2); a21.intoArray(o, o2 + LANES);
+            a22.intoArray(o, o2 + 2 * LANES); a23.intoArray(o, o2 + 3 * LANES);
+            a30.intoArray(o, o3); a31.intoArray(o, o3 + LANES);
+            a32.intoArray(o, o3 + 2 * LANES); a33.intoArray(o, o3 + 3 * LANES);
+            a40.intoArray(o, o4); a41.intoArray(o, o4 + LANES);
+            a42.intoArray(o, o4 + 2 * LANES); a43.intoArray(o, o4 + 3 * LANES);
+            a50.intoArray(o, o5); a51.intoArray(o, o5 + LANES);
+            a52.intoArray(o, o5 + 2 * LANES); a53.intoArray(o, o5 + 3 * LANES);
+        }
+    }
+
     /**
      * Checks that a[from, from + length) lies within [-bound, bound]: false when a value is NaN, infinite or beyond
      * the bound (the caller refuses the tile before it merges anything), so that no score or sum can overflow.
@@ -242,7 +379,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
     private Workspace workspace(int d, int rowsPad) {
         Workspace ws = workspaces.get();
         if (ws == null || ws.d != d || ws.rowCapacity < rowsPad) {
-            ws = new Workspace(d, Math.max(rowsPad, ws == null ? 0 : ws.rowCapacity));
+            ws = new Workspace(d, shape(d), Math.max(rowsPad, ws == null ? 0 : ws.rowCapacity));
             workspaces.set(ws);
         }
         return ws;
@@ -252,6 +389,9 @@ public final class VectorAttentionKernel implements AttentionKernel {
     /** Per-thread buffers; padded columns [d, dPad) of q, o and v stay zero for the workspace's life. */
     private static final class Workspace {
         final int d;
+        final Shape shape;
+        /** Floats per micro-tile row: shape.width(). */
+        final int nr;
         final int dPad;
         final int keyChunk;
         final int rowCapacity;
@@ -260,10 +400,12 @@ public final class VectorAttentionKernel implements AttentionKernel {
         final float[] mergeRow;
         final float[] lanes = new float[LANES];
 
-        Workspace(int d, int rowCapacity) {
+        Workspace(int d, Shape shape, int rowCapacity) {
             this.d = d;
-            this.dPad = Align.roundUp(d, NR);
-            this.keyChunk = Math.clamp(CHUNK_FLOATS / dPad / NR * NR, NR, MAX_KEY_CHUNK);
+            this.shape = shape;
+            this.nr = shape.width();
+            this.dPad = Align.roundUp(d, nr);
+            this.keyChunk = Math.clamp(CHUNK_FLOATS / dPad / nr * nr, nr, MAX_KEY_CHUNK);
             this.rowCapacity = rowCapacity;
             q = new float[rowCapacity * dPad];
             o = new float[rowCapacity * dPad];
