@@ -48,7 +48,7 @@ class KeyBlockTest {
         }
     }
 
-    private static double[] attend(AttentionConfig config, int n, double[] q, double[] k, double[] v,
+    static double[] attend(AttentionConfig config, int n, double[] q, double[] k, double[] v,
                                    DilatedAttention.Options options, int keyBlock) throws Exception {
         long[] shape = {n, config.heads(), config.headDim()};
         try (Arena arena = Arena.ofShared(); DilatedAttention attention = new DilatedAttention(config, options, keyBlock)) {

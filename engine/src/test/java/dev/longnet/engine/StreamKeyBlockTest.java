@@ -3,9 +3,6 @@ package dev.longnet.engine;
 import dev.longnet.engine.stream.StreamExactnessTest;
 import dev.longnet.engine.stream.StreamOptions;
 import dev.longnet.storage.DType;
-import dev.longnet.storage.MemoryRows;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -35,18 +32,9 @@ class StreamKeyBlockTest {
 
     private static int[] batch(AttentionConfig config, int n, double[] q, double[] k, double[] v, int keyBlock)
             throws Exception {
-        long[] shape = {n, config.heads(), config.headDim()};
-        try (Arena arena = Arena.ofShared();
-             DilatedAttention attention = new DilatedAttention(config, DilatedAttention.Options.defaults(), keyBlock)) {
-            MemorySegment out = arena.allocate((long) q.length * 4, 4);
-            attention.attend(MemoryRows.of(TestData.store(arena, DType.F32, q), DType.F32, shape),
-                    MemoryRows.of(TestData.store(arena, DType.F32, k), DType.F32, shape),
-                    MemoryRows.of(TestData.store(arena, DType.F32, v), DType.F32, shape),
-                    MemoryRows.of(out, DType.F32, shape),
-                    MemoryRows.of(arena.allocate((long) n * config.heads() * 4, 4), DType.F32, n, config.heads()));
-            int[] bits = new int[q.length];
-            for (int i = 0; i < bits.length; i++) bits[i] = Float.floatToRawIntBits(DType.F32.get(out, i));
-            return bits;
-        }
+        double[] out = KeyBlockTest.attend(config, n, q, k, v, DilatedAttention.Options.defaults(), keyBlock);
+        int[] bits = new int[out.length];
+        for (int i = 0; i < bits.length; i++) bits[i] = Float.floatToRawIntBits((float) out[i]);
+        return bits;
     }
 }
