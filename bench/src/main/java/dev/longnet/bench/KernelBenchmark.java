@@ -43,8 +43,8 @@ public class KernelBenchmark {
     @Param({"false", "true"})
     boolean causal;
 
-    /** The micro-kernel shape: {@code auto} as the engine picks it for d, or NARROW (6 × 2) or WIDE (6 × 4). */
-    @Param({"auto", "NARROW", "WIDE"})
+    /** The micro-kernel shape: {@code auto} as the engine picks it for d, or SINGLE (6 × 1), NARROW (6 × 2), WIDE (6 × 4). */
+    @Param({"auto", "SINGLE", "NARROW", "WIDE"})
     String shape;
 
     private Arena arena;

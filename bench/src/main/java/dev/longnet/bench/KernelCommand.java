@@ -17,8 +17,8 @@ final class KernelCommand implements Callable<Integer> {
     @Option(names = "--d", split = ",", description = "Head dimensions (default 64,128).")
     String[] d = {"64", "128"};
 
-    @Option(names = "--shape", split = ",", description = "Micro-kernel shapes: auto (as the engine picks for d), NARROW "
-            + "(6 rows x 2 vectors), WIDE (6 x 4) (default auto,NARROW,WIDE).")
+    @Option(names = "--shape", split = ",", description = "Micro-kernel shapes: auto (as the engine picks for d), SINGLE "
+            + "(6 rows x 1 vector), NARROW (6 x 2), WIDE (6 x 4) (default auto,NARROW,WIDE).")
     String[] shape = {"auto", "NARROW", "WIDE"};
 
     @Option(names = "--quiet", description = "Only the table.")

@@ -38,12 +38,12 @@ public final class VectorAttentionKernel implements AttentionKernel {
     static final float V_BOUND = 0x1p100f;
 
     /**
-     * A micro-kernel's width in vectors. {@link #of} picks 4 where the machine has 32 vector registers (512-bit
-     * vectors: AVX-512) and 4 vectors pad d no further than 2 do, else 2 (AVX2's 16 registers, or a small d that
-     * 4 vectors would pad with zeros).
+     * A micro-kernel's width in vectors. {@link #of} picks 1 when one vector holds a row of d (no zero columns in
+     * P·V: d = 16 on AVX-512 would be padded to 32 by 2 vectors), 4 where the machine has 32 vector registers
+     * (512-bit vectors: AVX-512) and 4 vectors pad d no further than 2 do, else 2 (AVX2's 16 registers).
      */
     public enum Shape {
-        NARROW(2), WIDE(4);
+        SINGLE(1), NARROW(2), WIDE(4);
 
         final int vectors;
 
@@ -53,6 +53,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
         int width() { return vectors * LANES; }
 
         public static Shape of(int d) {
+            if (d <= LANES) return SINGLE;
             boolean registers32 = SPECIES.vectorBitSize() >= 512;
             return registers32 && Align.roundUp(d, WIDE.width()) == Align.roundUp(d, NARROW.width()) ? WIDE : NARROW;
         }
@@ -99,7 +100,7 @@ public final class VectorAttentionKernel implements AttentionKernel {
         int keyEnd = causal ? qTo : k.rows();
         int chunk = ws.keyChunk;
         int nr = ws.nr;
-        boolean wide = ws.shape == Shape.WIDE;
+        Shape shape = ws.shape;
         for (int k0 = 0; k0 < keyEnd; k0 += chunk) {
             int n = Math.min(chunk, keyEnd - k0);
             packKeys(k, v, k0, n, d, ws);
@@ -108,14 +109,20 @@ public final class VectorAttentionKernel implements AttentionKernel {
                 int visible = causal ? Math.min(n, firstQuery + MR - k0) : n;   // keys any row of the block sees
                 if (visible <= 0) continue;
                 int used = Align.roundUp(visible, nr);
-                if (wide) scores4(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
-                else scores2(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
+                switch (shape) {
+                    case SINGLE -> scores1(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
+                    case NARROW -> scores2(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
+                    case WIDE -> scores4(ws.q, i0 * dPad, dPad, d, ws.kt, ws.s, chunk, used);
+                }
                 for (int r = 0; r < MR; r++) {
                     int rowVisible = causal ? Math.min(n, firstQuery + r + 1 - k0) : n;
                     softmaxRow(ws, i0 + r, r * chunk, Math.max(rowVisible, 0), used, dPad);
                 }
-                if (wide) accumulate4(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
-                else accumulate2(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
+                switch (shape) {
+                    case SINGLE -> accumulate1(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
+                    case NARROW -> accumulate2(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
+                    case WIDE -> accumulate4(ws.s, chunk, ws.v, ws.o, i0 * dPad, dPad, used);
+                }
             }
         }
 
@@ -147,6 +154,47 @@ public final class VectorAttentionKernel implements AttentionKernel {
         }
         int padEnd = Align.roundUp(n, nr);
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);
+    }
+
+    /** As {@link #scores2} with 6 × 1 vector (a row of d fits one vector). */
+    private static void scores1(float[] q, int qBase, int dPad, int d, float[] kt, float[] s, int sStride, int used) {
+        for (int j = 0; j < used; j += LANES) {
+            FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+            int qr = qBase;
+            int kOff = j * d;                                   // strip j / LANES starts at j·d
+            for (int c = 0; c < d; c++, qr++, kOff += LANES) {
+                FloatVector k0 = FloatVector.fromArray(SPECIES, kt, kOff);
+                a0 = k0.fma(FloatVector.broadcast(SPECIES, q[qr]), a0);
+                a1 = k0.fma(FloatVector.broadcast(SPECIES, q[qr + dPad]), a1);
+                a2 = k0.fma(FloatVector.broadcast(SPECIES, q[qr + 2 * dPad]), a2);
+                a3 = k0.fma(FloatVector.broadcast(SPECIES, q[qr + 3 * dPad]), a3);
+                a4 = k0.fma(FloatVector.broadcast(SPECIES, q[qr + 4 * dPad]), a4);
+                a5 = k0.fma(FloatVector.broadcast(SPECIES, q[qr + 5 * dPad]), a5);
+            }
+            a0.intoArray(s, j); a1.intoArray(s, sStride + j); a2.intoArray(s, 2 * sStride + j);
+            a3.intoArray(s, 3 * sStride + j); a4.intoArray(s, 4 * sStride + j); a5.intoArray(s, 5 * sStride + j);
+        }
+    }
+
+    /** As {@link #accumulate2} with 6 × 1 vector (a row of d fits one vector). */
+    private static void accumulate1(float[] p, int pStride, float[] v, float[] o, int oBase, int dPad, int used) {
+        for (int c = 0; c < dPad; c += LANES) {
+            int o0 = oBase + c, o1 = o0 + dPad, o2 = o1 + dPad, o3 = o2 + dPad, o4 = o3 + dPad, o5 = o4 + dPad;
+            FloatVector a0 = FloatVector.fromArray(SPECIES, o, o0), a1 = FloatVector.fromArray(SPECIES, o, o1);
+            FloatVector a2 = FloatVector.fromArray(SPECIES, o, o2), a3 = FloatVector.fromArray(SPECIES, o, o3);
+            FloatVector a4 = FloatVector.fromArray(SPECIES, o, o4), a5 = FloatVector.fromArray(SPECIES, o, o5);
+            for (int j = 0; j < used; j++) {
+                FloatVector v0 = FloatVector.fromArray(SPECIES, v, j * dPad + c);
+                a0 = v0.fma(FloatVector.broadcast(SPECIES, p[j]), a0);
+                a1 = v0.fma(FloatVector.broadcast(SPECIES, p[pStride + j]), a1);
+                a2 = v0.fma(FloatVector.broadcast(SPECIES, p[2 * pStride + j]), a2);
+                a3 = v0.fma(FloatVector.broadcast(SPECIES, p[3 * pStride + j]), a3);
+                a4 = v0.fma(FloatVector.broadcast(SPECIES, p[4 * pStride + j]), a4);
+                a5 = v0.fma(FloatVector.broadcast(SPECIES, p[5 * pStride + j]), a5);
+            }
+            a0.intoArray(o, o0); a1.intoArray(o, o1); a2.intoArray(o, o2);
+            a3.intoArray(o, o3); a4.intoArray(o, o4); a5.intoArray(o, o5);
+        }
     }
 
     /** s[r·sStride + j] = Σ_c q[r][c]·k[j][c] for the MR rows at qBase and keys [0, used): 6 × 2 vectors. */
