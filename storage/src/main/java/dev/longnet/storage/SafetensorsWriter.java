@@ -82,51 +82,24 @@ public final class SafetensorsWriter {
     }
 
     private byte[] header() {
-        StringBuilder json = new StringBuilder("{");
+        Json.Obj json = Json.object();
         if (!metadata.isEmpty()) {
-            json.append("\"__metadata__\":{");
-            int i = 0;
-            for (Map.Entry<String, String> m : metadata.entrySet()) {
-                if (i++ > 0) json.append(',');
-                quote(json, m.getKey()).append(':');
-                quote(json, m.getValue());
-            }
-            json.append('}');
+            Json.Obj meta = Json.object();
+            metadata.forEach(meta::put);
+            json.put("__metadata__", meta);
         }
         long offset = 0;
         for (Entry t : tensors) {
-            if (json.length() > 1) json.append(',');
             long bytes = (long) t.values.length * t.dtype.bytes();
-            quote(json, t.name).append(":{\"dtype\":\"").append(t.dtype.safetensorsName()).append("\",\"shape\":[");
-            for (int i = 0; i < t.shape.length; i++) json.append(i > 0 ? "," : "").append(t.shape[i]);
-            json.append("],\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
+            json.put(t.name, Json.object().put("dtype", t.dtype.safetensorsName()).put("shape", t.shape)
+                    .put("data_offsets", new long[]{offset, offset + bytes}));
             offset += bytes;
         }
-        json.append('}');
         byte[] text = json.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (text.length + 7) / 8 * 8;
         byte[] out = Arrays.copyOf(text, padded);
         Arrays.fill(out, text.length, padded, (byte) ' ');
         return out;
-    }
-
-    private static StringBuilder quote(StringBuilder out, String s) {
-        out.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                default -> {
-                    if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
-                    else out.append(c);
-                }
-            }
-        }
-        return out.append('"');
     }
 
     private static void writeFully(FileChannel channel, ByteBuffer bytes) throws IOException {
