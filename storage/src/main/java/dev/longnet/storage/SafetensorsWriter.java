@@ -69,7 +69,7 @@ public final class SafetensorsWriter {
                 int perBuffer = buffer.capacity() / t.dtype.bytes();
                 for (int from = 0; from < t.values.length; from += perBuffer) {
                     int n = Math.min(perBuffer, t.values.length - from);
-                    for (int i = 0; i < n; i++) t.dtype.set(bytes, i, t.values[from + i]);
+                    Convert.write(t.dtype, bytes, 0, t.values, from, n);
                     writeFully(channel, buffer.clear().limit(n * t.dtype.bytes()));
                 }
             }
