@@ -15,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Both products use a register-blocked micro-kernel of {@value #MR} rows × {@link Shape#vectors} vectors, the
  * shape chosen once per head dimension from the vector width ({@link Shape#of}): 6 × 2 (12 accumulators) fits the
  * 16 registers of AVX2 with room for two loads and a broadcast; 6 × 4 (24 accumulators, 4 loads, a broadcast) fits
- * the 32 of AVX-512 and halves the broadcasts and loads per FMA. Each score is one FMA chain over c and each output
- * one chain over the keys in order whatever the shape; the shapes differ in how far keys are padded (zeros).
+ * the 32 of AVX-512 and halves the broadcasts and loads per FMA; 6 × 1 serves a d that one vector holds. Each
+ * score is one FMA chain over c and each output one chain over the keys in order whatever the shape; the shapes
+ * differ in how far keys are padded (zeros).
  */
 public final class VectorAttentionKernel implements AttentionKernel {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
