@@ -53,9 +53,27 @@ public final class AttentionStream implements AutoCloseable {
         if (sink == null) throw new IllegalArgumentException("a sink for the output rows is needed");
         this.config = config;
         int sliceRows = sliceRows(config);
-        this.memory = StateMemory.allocate(stateBytes(config), options.stateDirectory());
+        this.memory = allocate(config, options);
         this.core = config.causal() ? new CausalCore(config, options, sink, sliceRows, memory)
                 : new WindowCore(config, options, sink, sliceRows, memory);
+    }
+
+    /** The state's memory; a configuration whose state cannot be held gets one line saying how much it needs. */
+    private static StateMemory allocate(AttentionConfig config, StreamOptions options) throws IOException {
+        long bytes;
+        try {
+            bytes = stateBytes(config);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("the stream's state for " + config + " would exceed 2^63 bytes: the"
+                    + " segment lengths are too large for a stream", e);
+        }
+        try {
+            return StateMemory.allocate(bytes, options.stateDirectory());
+        } catch (OutOfMemoryError | IllegalArgumentException | IOException e) {
+            throw new IOException("cannot hold the stream's state of " + bytes + " bytes (fixed by the configuration: "
+                    + config + ") " + (options.stateDirectory() == null ? "in memory" : "in " + options.stateDirectory())
+                    + ": " + e.getMessage(), e);
+        }
     }
 
     /** A new stream at position 0. */

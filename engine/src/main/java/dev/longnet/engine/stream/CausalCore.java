@@ -49,7 +49,8 @@ final class CausalCore extends StreamCore {
         long bytes = sliceBytes(config, sliceRows)
                 + StateMemory.aligned(sliceRows * (long) config.heads() * config.headDim() * 4);
         for (Level level : config.levels()) {
-            bytes += 2L * config.heads() * StateMemory.aligned(viewCapacity(level) * config.headDim() * 4);
+            long view = Math.multiplyExact(Math.multiplyExact(viewCapacity(level), config.headDim()), 4L);
+            bytes = Math.addExact(bytes, Math.multiplyExact(2L * config.heads(), StateMemory.aligned(view)));
         }
         return bytes;
     }

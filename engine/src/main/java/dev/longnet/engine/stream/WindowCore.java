@@ -42,12 +42,13 @@ final class WindowCore extends StreamCore {
 
     /** Rows of q, k and v held: fewer than 2·w_max are ever needed, and w_max more leave room to append. */
     private static long capacity(AttentionConfig config) {
-        return 3 * maxSegment(config);
+        return Math.multiplyExact(3, maxSegment(config));
     }
 
     static long stateBytes(AttentionConfig config, int sliceRows) {
         long rowBytes = (long) config.heads() * config.headDim() * 4;
-        return sliceBytes(config, sliceRows) + 3 * StateMemory.aligned(capacity(config) * rowBytes);
+        return Math.addExact(sliceBytes(config, sliceRows),
+                Math.multiplyExact(3, StateMemory.aligned(Math.multiplyExact(capacity(config), rowBytes))));
     }
 
     @Override

@@ -141,6 +141,20 @@ class StreamSnapshotTest {
     }
 
     @Test
+    void aStateTooLargeToHoldIsOneClearError() {
+        AttentionConfig huge = AttentionConfig.builder().levels(new long[]{1L << 62}, new int[]{1}).heads(8).headDim(64)
+                .causal(false).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> AttentionStream.open(huge, StreamOptions.defaults(), RowSink.DISCARD));
+        assertTrue(e.getMessage().contains("too large for a stream"), e.getMessage());
+        AttentionConfig big = AttentionConfig.builder().levels(new long[]{1L << 40}, new int[]{1}).heads(8).headDim(64)
+                .causal(true).build();
+        IOException io = assertThrows(IOException.class,
+                () -> AttentionStream.open(big, StreamOptions.defaults(), RowSink.DISCARD));
+        assertTrue(io.getMessage().startsWith("cannot hold the stream's state of "), io.getMessage());
+    }
+
+    @Test
     void aFailingSinkFailsTheStream() throws IOException {
         RowSink broken = (first, rows, count) -> { throw new IOException("disk full"); };
         try (AttentionStream stream = AttentionStream.open(config(true), StreamOptions.defaults(), broken)) {
