@@ -1,7 +1,5 @@
 package dev.longnet.bench;
 
-import dev.longnet.storage.Disk;
-import dev.longnet.storage.Json;
 import dev.longnet.cli.Generator;
 import dev.longnet.cli.ProgressDisplay;
 import dev.longnet.cli.Sizes;
@@ -13,11 +11,16 @@ import dev.longnet.engine.stream.AttentionStream;
 import dev.longnet.engine.stream.RowSink;
 import dev.longnet.engine.stream.StreamOptions;
 import dev.longnet.storage.DType;
+import dev.longnet.storage.Disk;
+import dev.longnet.storage.Json;
 import dev.longnet.storage.ProcSelf;
+import dev.longnet.storage.SnapshotFile;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -78,7 +81,7 @@ final class StreamBenchCommand implements Callable<Integer> {
 
     @Option(names = "--snapshot", description = "Before finishing, snapshot the state into this file and report its"
             + " compression ratio and write time.")
-    java.nio.file.Path snapshot;
+    Path snapshot;
 
     @Option(names = "--json", description = "One JSON object on stdout.")
     boolean json;
@@ -125,9 +128,9 @@ final class StreamBenchCommand implements Callable<Integer> {
                 long t = System.nanoTime();
                 stream.snapshot(snapshot);
                 snapshotSeconds = (System.nanoTime() - t) / 1e9;
-                snapshotBytes = java.nio.file.Files.size(snapshot);
-                try (dev.longnet.storage.SnapshotFile.Reader reader = dev.longnet.storage.SnapshotFile.open(snapshot)) {
-                    snapshotRaw = Long.parseLong(reader.header().get(dev.longnet.storage.SnapshotFile.PAYLOAD_BYTES));
+                snapshotBytes = Files.size(snapshot);
+                try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
+                    snapshotRaw = Long.parseLong(reader.header().get(SnapshotFile.PAYLOAD_BYTES));
                 }
                 generateSeconds += snapshotSeconds;             // not the stream's time
             }
@@ -197,7 +200,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     if (type != DType.F32) {
                         for (long i = 0; i < length; i++) {
                             float x = part.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                            part.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.float16ToFloat(Float.floatToFloat16(x)));
+                            part.setAtIndex(ValueLayout.JAVA_FLOAT, i, rounded(type, x));
                         }
                     }
                     return null;
@@ -205,6 +208,11 @@ final class StreamBenchCommand implements Callable<Integer> {
             }
         }
         Parallel.runAll(pool, tasks);
+    }
+
+    /** x as gen stores it in {@code type} (f32 or f16) and reads it back. */
+    private static float rounded(DType type, float x) {
+        return type == DType.F32 ? x : Float.float16ToFloat(Float.floatToFloat16(x));
     }
 
     /** The sink: a CRC32C of every output byte, and the sampled rows kept for the reference. */
@@ -254,7 +262,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                 double[] row = new double[config.headDim()];
                 for (int c = 0; c < row.length; c++) {
                     float x = (float) Generator.normal(seed, tensor, (p * config.heads() + h) * config.headDim() + c);
-                    row[c] = type == DType.F32 ? x : Float.float16ToFloat(Float.floatToFloat16(x));
+                    row[c] = rounded(type, x);
                 }
                 return row;
             };

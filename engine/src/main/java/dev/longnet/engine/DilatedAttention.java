@@ -35,7 +35,7 @@ public final class DilatedAttention implements AutoCloseable {
      * benchmark levels' views (m = 2048) are then packed once. Views longer than this are cut, which keeps work
      * for every thread when there are few views.
      */
-    static final int TILE_ROWS = 2048;
+    public static final int TILE_ROWS = 2048;
 
     /**
      * Keys of a view per block: a view longer than this is attended block by block (each block's keys against

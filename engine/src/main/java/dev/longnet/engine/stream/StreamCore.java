@@ -2,6 +2,7 @@ package dev.longnet.engine.stream;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionKernel;
+import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.Level;
 import dev.longnet.engine.NonFiniteInputException;
 import dev.longnet.engine.Parallel;
@@ -24,8 +25,8 @@ import java.util.concurrent.ExecutorService;
  * configuration order, as in the batch engine, so the stream's bits equal the batch engine's.
  */
 abstract sealed class StreamCore implements AutoCloseable permits CausalCore, WindowCore {
-    /** Most query rows per kernel call (the batch engine's tile). */
-    static final int TILE_ROWS = 2048;
+    /** Most query rows per kernel call: the batch engine's tile. */
+    static final int TILE_ROWS = DilatedAttention.TILE_ROWS;
     /** A call shorter than this is not cut for the threads. */
     private static final int MIN_SPLIT_ROWS = 256;
 
