@@ -17,10 +17,27 @@ record JobPlan(AttentionJob.Request request, AttentionJob.Inputs inputs, Schedul
 
     DType outputType() { return request.outputType(); }
 
-    /** Disk a fresh run needs: the f32 accumulator, the lse scratch, the converted output if asked, the undo image. */
+    /** True when the output's rows are written as each unit ends (see {@link #direct(DType, Schedule)}). */
+    boolean direct() { return direct(outputType(), schedule); }
+
+    /**
+     * True when a run writes its output's rows directly, converted from the unit's f32 rows in memory
+     * ({@link UnitScratch}) as each unit ends: the output is not f32 (an f32 output is itself the accumulator) and
+     * the schedule has one pass that is not split, so every unit finishes its rows. Such a run keeps no f32
+     * accumulator, no lse scratch and no undo image on disk.
+     */
+    static boolean direct(DType outputType, Schedule schedule) {
+        return outputType != DType.F32 && schedule.passes().size() == 1 && !schedule.passes().getFirst().split();
+    }
+
+    /**
+     * Disk a fresh run needs: the output, and unless it is written directly the f32 accumulator, the lse scratch
+     * and the undo image.
+     */
     static long spaceNeeded(AttentionJob.Inputs inputs, DType outputType, Schedule schedule) {
         long n = inputs.n();
         long elements = n * inputs.heads() * inputs.headDim();
+        if (direct(outputType, schedule)) return elements * outputType.bytes();
         long outRow = (long) inputs.heads() * inputs.headDim() * 4 + inputs.heads() * 4L;
         long undo = 0;
         for (int p = 1; p < schedule.passes().size(); p++) {

@@ -1,5 +1,6 @@
 package dev.longnet.engine;
 
+import dev.longnet.storage.Convert;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
@@ -16,7 +17,9 @@ import java.util.List;
 /**
  * A resumable file job's state on disk ({@link RunFiles}, docs/DESIGN.md "The run journal"), seen by the operator
  * as its {@link UnitLog}: the journal of completed units, the f32 accumulator and lse scratch, the undo image of
- * the unit in progress, the live counters, all under the run's lock.
+ * the unit in progress, the live counters, all under the run's lock. A run that writes its output directly
+ * ({@link JobPlan#direct()}) keeps out and lse of the unit in progress in memory ({@link UnitScratch}) and, as the
+ * unit ends, converts its rows into the partial output: the journal's checksums then cover the output's rows.
  *
  * <p>Units (pass, window) run one after another. A unit of the first pass starts from zeros; a unit of a later
  * pass starts from what the earlier passes left in its rows, so before it writes, its out and lse rows are saved
@@ -34,8 +37,14 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     private final long n;
     private final long[] passStart;
     private final RunJournal journal;
+    /** The rows the journal's checksums cover: the f32 accumulator, or the output itself when written directly. */
     private final NpyFile acc;
+    /** The lse scratch on disk; null when the output is written directly. */
     private final NpyFile lse;
+    /** Out and lse of the unit in progress when the output is written directly; else null. */
+    private final UnitScratch unitOut;
+    private final UnitScratch unitLse;
+    private final float[] convertBuffer;
     private final List<RunJournal.Entry> done;
     private final long unitsResumed;
     private final UndoImage undo;
@@ -53,6 +62,15 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         this.journal = journal;
         this.acc = acc;
         this.lse = lse;
+        if (plan.direct()) {
+            long windowRows = schedule.passes().getFirst().windowRows();
+            unitOut = new UnitScratch(plan.outputShape(), windowRows);
+            unitLse = new UnitScratch(new long[]{n, plan.inputs().heads()}, windowRows);
+            convertBuffer = new float[16 * 1024];
+        } else {
+            unitOut = unitLse = null;
+            convertBuffer = null;
+        }
         this.done = new ArrayList<>(done);
         this.unitsResumed = done.size();
         this.undo = new UndoImage(files.undo());
@@ -87,10 +105,10 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     }
 
     private static RunDirectory create(RunFiles files, RunLock lock, JobPlan plan) throws IOException {
-        NpyFile accFile = NpyFile.create(files.accumulator(plan.outputType()), DType.F32, plan.outputShape());
+        NpyFile accFile = NpyFile.create(rowsTarget(files, plan), rowsType(plan), plan.outputShape());
         NpyFile lseFile = null;
         try {
-            lseFile = NpyFile.create(files.lse(), DType.F32, plan.n(), plan.inputs().heads());
+            if (!plan.direct()) lseFile = NpyFile.create(files.lse(), DType.F32, plan.n(), plan.inputs().heads());
             RunJournal journal = RunJournal.create(files.journal(), plan.identity());
             RunDirectory run = new RunDirectory(files, lock, plan, journal, accFile, lseFile, List.of());
             run.startCounters(0, 0);
@@ -115,16 +133,17 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         NpyFile lseFile = null;
         try {
             RunIdentity.requireSame(files.directory(), journal.header(), plan.identity());
-            java.nio.file.Path accTarget = files.accumulator(plan.outputType());
-            if (!Files.isRegularFile(NpyFile.partialPath(accTarget)) || !Files.isRegularFile(NpyFile.partialPath(files.lse()))) {
+            java.nio.file.Path accTarget = rowsTarget(files, plan);
+            if (!Files.isRegularFile(NpyFile.partialPath(accTarget))
+                    || !plan.direct() && !Files.isRegularFile(NpyFile.partialPath(files.lse()))) {
                 journal.close();
                 return null;
             }
             accFile = NpyFile.resume(accTarget);
-            lseFile = NpyFile.resume(files.lse());
+            if (!plan.direct()) lseFile = NpyFile.resume(files.lse());
             long[] shape = plan.outputShape();
-            if (!Arrays.equals(accFile.shape(), shape) || accFile.dtype() != DType.F32
-                    || !Arrays.equals(lseFile.shape(), new long[]{shape[0], shape[1]}) || lseFile.dtype() != DType.F32) {
+            if (!Arrays.equals(accFile.shape(), shape) || accFile.dtype() != rowsType(plan) || lseFile != null
+                    && (!Arrays.equals(lseFile.shape(), new long[]{shape[0], shape[1]}) || lseFile.dtype() != DType.F32)) {
                 throw new RunConflictException(files.directory() + ": the partial output does not have the run's shape;"
                         + " use --restart to start over");
             }
@@ -176,13 +195,9 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         if (done.size() < unitsTotal()) {
             Schedule.Unit next = schedule.unitAt(done.size(), n);
             if (next.pass() == 0) {
-                // First-pass rows start from zeros; an interrupted attempt may have merged into some of them.
-                try (RowWindow o = acc.window(next.firstRow(), next.rows()); RowWindow l = lse.window(next.firstRow(), next.rows())) {
-                    o.segment().fill((byte) 0);
-                    l.segment().fill((byte) 0);
-                    o.force();
-                    l.force();
-                }
+                // First-pass rows start from zeros; an interrupted attempt may have merged into some of them. A
+                // direct run's unit starts from zeros in memory and writes its output rows whole as it ends.
+                if (lse != null) zero(next);
             } else if (pending != null && sameUnit(next, pending)) {
                 try (RowWindow o = acc.window(next.firstRow(), next.rows()); RowWindow l = lse.window(next.firstRow(), next.rows())) {
                     undo.restore(next, o, l, pending.checksum());
@@ -192,6 +207,15 @@ final class RunDirectory implements UnitLog, AutoCloseable {
             // Otherwise the unit never began: its BEGIN is forced before its first write.
         }
         verifyFinished();
+    }
+
+    private void zero(Schedule.Unit unit) throws IOException {
+        try (RowWindow o = acc.window(unit.firstRow(), unit.rows()); RowWindow l = lse.window(unit.firstRow(), unit.rows())) {
+            o.segment().fill((byte) 0);
+            l.segment().fill((byte) 0);
+            o.force();
+            l.force();
+        }
     }
 
     /**
@@ -208,22 +232,30 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         for (RunJournal.Entry e : done) {
             boolean intact = e.pass() == lastPass || (e.pass() == lastPass - 1 && e.firstRow() >= touched);
             if (!intact) continue;
-            try (RowWindow o = acc.window(e.firstRow(), e.rows()); RowWindow l = lse.window(e.firstRow(), e.rows())) {
-                if (Disk.crc32c(o.segment(), l.segment()) != e.checksum()) {
-                    throw new RunConflictException(files.directory() + ": the partial output does not match the journal"
-                            + " (pass " + e.pass() + " unit " + e.unit() + ", rows " + e.firstRow() + ".."
-                            + (e.firstRow() + e.rows() - 1) + ", fails its checksum): it was changed, or lost by the"
-                            + " disk; use --restart to start over");
-                }
+            if (checksum(e.firstRow(), e.rows()) != e.checksum()) {
+                throw new RunConflictException(files.directory() + ": the partial output does not match the journal"
+                        + " (pass " + e.pass() + " unit " + e.unit() + ", rows " + e.firstRow() + ".."
+                        + (e.firstRow() + e.rows() - 1) + ", fails its checksum): it was changed, or lost by the"
+                        + " disk; use --restart to start over");
             }
         }
     }
 
-    /** The f32 accumulator (OUT.partial, or OUT.run/acc.npy.partial for other output types). */
-    TensorRows accumulator() { return acc; }
+    /** The CRC32C of the rows a DONE record covers: out and lse rows, or the output's rows when written directly. */
+    private long checksum(long firstRow, long rows) throws IOException {
+        try (RowWindow o = acc.window(firstRow, rows)) {
+            if (lse == null) return Disk.crc32c(o.segment());
+            try (RowWindow l = lse.window(firstRow, rows)) {
+                return Disk.crc32c(o.segment(), l.segment());
+            }
+        }
+    }
 
-    /** The lse scratch. */
-    TensorRows lseScratch() { return lse; }
+    /** Where the operator merges out rows: the f32 accumulator (OUT.partial or OUT.run/acc.npy.partial), or memory. */
+    TensorRows accumulator() { return unitOut != null ? unitOut : acc; }
+
+    /** Where the operator keeps lse: the scratch file, or the unit's scratch. */
+    TensorRows lseScratch() { return unitLse != null ? unitLse : lse; }
 
     /** Units an earlier run had completed when this one started. */
     long unitsResumed() { return unitsResumed; }
@@ -252,9 +284,20 @@ final class RunDirectory implements UnitLog, AutoCloseable {
 
     @Override
     public void end(Schedule.Unit unit, long tiles, RowWindow out, RowWindow lseRows) throws IOException {
-        out.force();
-        lseRows.force();
-        RunJournal.Entry entry = unitEntry(RunJournal.Kind.DONE, unit, tiles, Disk.crc32c(out.segment(), lseRows.segment()));
+        long checksum;
+        if (unitOut != null) {
+            try (RowWindow rows = acc.window(unit.firstRow(), unit.rows())) {
+                Convert.copy(DType.F32, out.segment(), 0, outputType, rows.segment(), 0,
+                        out.segment().byteSize() / DType.F32.bytes(), convertBuffer);
+                rows.force();
+                checksum = Disk.crc32c(rows.segment());
+            }
+        } else {
+            out.force();
+            lseRows.force();
+            checksum = Disk.crc32c(out.segment(), lseRows.segment());
+        }
+        RunJournal.Entry entry = unitEntry(RunJournal.Kind.DONE, unit, tiles, checksum);
         journal.append(entry);
         journal.force();
         done.add(entry);
@@ -271,7 +314,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     void finish() throws IOException {
         journal.append(RunJournal.Entry.note(RunJournal.Kind.COMPLETE, "all " + unitsTotal() + " units done"));
         journal.force();
-        if (outputType == DType.F32) {
+        if (acc.dtype() == outputType) {
             acc.commit();
         } else {
             acc.convertTo(files.out(), outputType);
@@ -306,7 +349,11 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         closed = true;
         if (counters != null) counters.close();
         closeQuietly(acc);
-        closeQuietly(lse);
+        if (lse != null) closeQuietly(lse);
+        if (unitOut != null) {
+            closeQuietly(unitOut);
+            closeQuietly(unitLse);
+        }
         closeQuietly(undo);
         journal.close();
     }
@@ -323,6 +370,13 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         counters = RunCounters.start(files.counters(), n, unitsTotal(), done.size(), errors, resumes,
                 RunCounters.SAMPLE_NANOS);
     }
+
+    /** The file the run's rows go to: the output when written directly or f32, else the f32 accumulator. */
+    private static java.nio.file.Path rowsTarget(RunFiles files, JobPlan plan) {
+        return plan.direct() ? files.out() : files.accumulator(plan.outputType());
+    }
+
+    private static DType rowsType(JobPlan plan) { return plan.direct() ? plan.outputType() : DType.F32; }
 
     private static RunJournal.Entry unitEntry(RunJournal.Kind kind, Schedule.Unit unit, long tiles, long checksum) {
         return RunJournal.Entry.unit(kind, unit.pass(), unit.levelMask(), unit.index(), unit.firstRow(), unit.rows(),

@@ -11,9 +11,10 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The names a run of {@code OUT} writes before its output is complete: {@code OUT.partial} (the f32 output, or for
- * other output types the f32 accumulator {@code OUT.run/acc.npy.partial}) and the run directory {@code OUT.run/}
- * with the journal, the counters, the lse scratch, the undo image and the lock.
+ * The names a run of {@code OUT} writes before its output is complete: {@code OUT.partial} (the f32 output, or the
+ * output of a run that writes it directly; otherwise, for other output types, the f32 accumulator
+ * {@code OUT.run/acc.npy.partial}) and the run directory {@code OUT.run/} with the journal, the counters, the lse
+ * scratch, the undo image and the lock.
  */
 public record RunFiles(Path out, Path directory) {
     public static final String SUFFIX = ".run";

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Interrupted file runs resume from the run journal to the same bits as an uninterrupted run: failures injected at
  * chosen kernel calls, in first-pass units (redone from zeros) and in later-pass units (redone from their saved
- * before-image), on 1 or 2 threads, for f32 and f16 outputs. Changed inputs or configurations are refused.
+ * before-image), on 1 or 2 threads, for f32 and f16 outputs (an f16 output of a one-pass schedule written directly,
+ * without an f32 accumulator). Changed inputs or configurations are refused.
  */
 class ResumableRunTest {
     static final int N = 1500;
@@ -124,6 +125,74 @@ class ResumableRunTest {
         fail(out, 2, new FailingKernel(4, 4, diskFull()), UncheckedIOException.class, DType.F16);
         run(out, DType.F16, 1, null, false);
         assertArrayEquals(expected, Files.readAllBytes(out));
+    }
+
+    @Test
+    void aOnePassHalfPrecisionRunWritesItsOutputDirectlyAndResumes() throws Exception {
+        // w = 32, 64 fit one pass (f16 inputs: windows of 128 rows, 12 units): no f32 accumulator, lse scratch or undo.
+        AttentionConfig onePass = AttentionConfig.builder().levels(new long[]{32, 64}, new int[]{1, 2})
+                .heads(HEADS).headDim(D).causal(true).build();
+        writeInputs(dir, new Random(19), DType.F16);
+        Path f32 = dir.resolve("f32.npy");
+        AttentionJob.run(onePass, options(2, null), request(f32, DType.F32, false));
+        Path converted = dir.resolve("expected.npy");
+        try (NpyFile f = NpyFile.open(f32)) {
+            f.convertTo(converted, DType.F16);                              // what an f16 output must be, bit for bit
+        }
+        byte[] expected = Files.readAllBytes(converted);
+
+        Path out = dir.resolve("out.npy");
+        Path runDir = RunFiles.directory(out);
+        FailingKernel first = new FailingKernel(40, 0, diskFull());
+        assertThrows(UncheckedIOException.class, () -> AttentionJob.run(onePass, options(1, first),
+                request(out, DType.F16, false)));
+        for (String name : List.of("acc.npy.partial", "lse.npy.partial", "undo")) {
+            assertFalse(Files.exists(runDir.resolve(name)), name + " is not needed");
+        }
+        try (NpyFile partial = NpyFile.resume(out)) {
+            assertEquals(DType.F16, partial.dtype(), "the partial output holds the output's rows");
+        }
+        FailingKernel second = new FailingKernel(60, 0, diskFull());
+        assertThrows(UncheckedIOException.class, () -> AttentionJob.run(onePass, options(2, second),
+                request(out, DType.F16, false)));
+
+        // A finished unit's rows are checked against the journal on resume.
+        RunJournal.Entry lastDone = journal(runDir).stream().filter(x -> x.kind() == RunJournal.Kind.DONE).toList().getLast();
+        short kept;
+        try (NpyFile f = NpyFile.resume(out); RowWindow w = f.window(lastDone.firstRow(), 1)) {
+            kept = w.segment().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 4);
+            w.segment().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 4, (short) (kept ^ 1));
+        }
+        RunConflictException e = assertThrows(RunConflictException.class, () -> AttentionJob.run(onePass,
+                options(1, null), request(out, DType.F16, false)));
+        assertTrue(e.getMessage().contains("does not match the journal"), e.getMessage());
+        try (NpyFile f = NpyFile.resume(out); RowWindow w = f.window(lastDone.firstRow(), 1)) {
+            w.segment().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 4, kept);
+        }
+
+        AttentionJob.Result result = AttentionJob.run(onePass, options(1, null), request(out, DType.F16, false));
+        assertTrue(result.unitsResumed() >= 2 && result.unitsResumed() < 12, "resumed after " + result.unitsResumed());
+        assertEquals(12, result.unitsTotal());
+        assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the f32 run converted");
+        assertFalse(Files.exists(runDir));
+        assertFalse(Files.exists(NpyFile.partialPath(out)));
+    }
+
+    @Test
+    void onlyOnePassRunsOfNarrowOutputsAreDirect() {
+        AttentionJob.Inputs inputs = new AttentionJob.Inputs(N, HEADS, D, DType.F16);
+        long elements = (long) N * HEADS * D;
+        Schedule twoPasses = Schedule.plan(config, N, BUDGET / 396);
+        assertEquals(2, twoPasses.passes().size());
+        assertFalse(JobPlan.direct(DType.F16, twoPasses));
+        Schedule onePass = Schedule.plan(AttentionConfig.builder().levels(new long[]{32, 64}, new int[]{1, 2})
+                .heads(HEADS).headDim(D).build(), N, BUDGET / 396);
+        assertEquals(1, onePass.passes().size());
+        assertTrue(JobPlan.direct(DType.F16, onePass));
+        assertTrue(JobPlan.direct(DType.BF16, onePass));
+        assertFalse(JobPlan.direct(DType.F32, onePass), "an f32 output is its own accumulator");
+        assertEquals(elements * 2, JobPlan.spaceNeeded(inputs, DType.F16, onePass), "the output alone");
+        assertEquals(elements * 4 + (long) N * HEADS * 4, JobPlan.spaceNeeded(inputs, DType.F32, onePass));
     }
 
     @Test
