@@ -2,7 +2,9 @@ package dev.longnet.bench;
 
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.Json;
+import dev.longnet.cli.ConfigOptions;
 import dev.longnet.cli.Sizes;
+import dev.longnet.cli.ThreadOptions;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
 import java.io.IOException;
@@ -19,6 +21,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -45,17 +48,14 @@ final class ScaleCommand implements Callable<Integer> {
     @Option(names = "--head-dim", description = "Head dimension (default 16).")
     int headDim = 16;
 
-    @Option(names = "--segments", split = ",", description = "Segment lengths (default: the bench preset 2048..16384).")
-    List<String> segments;
-
-    @Option(names = "--dilations", split = ",", description = "Dilation rates (default 1,2,4,8).")
-    List<Integer> dilations;
+    @Mixin
+    ConfigOptions levels;                                // default: --preset bench
 
     @Option(names = "--dtype", description = "Input dtype, f32 or f16 (default f16: half the disk).")
     String dtype = "f16";
 
-    @Option(names = "--threads", description = "Worker threads (default: all cores).")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Mixin
+    ThreadOptions threadOptions;
 
     @Option(names = "--dense-max-seconds", description = "Stop the dense series when a point would take longer (default 120).")
     double denseMaxSeconds = 120;
@@ -81,8 +81,9 @@ final class ScaleCommand implements Callable<Integer> {
         }
         if (workDir == null) workDir = results.resolve("data");
         Files.createDirectories(workDir);
-        List<String> levelArgs = levelArgs();
-        AttentionConfig config = config(levelArgs);
+        AttentionConfig config = levels.build(heads, headDim, "bench");
+        List<String> levelArgs = ConfigOptions.args(config);
+        int threads = threadOptions.threads();
 
         long bytesPerToken = (long) heads * headDim * (3L * ("f32".equals(dtype) ? 4 : 2) + 4) + heads * 4L;
         long free = Files.getFileStore(workDir).getUsableSpace();
@@ -113,29 +114,16 @@ final class ScaleCommand implements Callable<Integer> {
                             log2(n), predicted, denseMaxSeconds);
                     dense = false;
                 } else {
-                    points.add(point("dense", n, peak, concat(List.of("attend"), files,
-                            List.of("--segments", Long.toString(n), "--dilations", "1"))));
+                    List<String> denseLevels = List.of("--segments", Long.toString(n), "--dilations", "1");
+                    points.add(point("dense", n, peak, concat(List.of("attend"), files, denseLevels,
+                            config.causal() ? List.of("--causal") : List.of())));
                     report(points.getLast());
                 }
             }
             deleteTree(dir);
         }
-        write(points, config, peak);
+        write(points, config, peak, threads);
         return 0;
-    }
-
-    private List<String> levelArgs() {
-        if (segments == null && dilations == null) return List.of("--preset", "bench");
-        if (segments == null || dilations == null) throw new IllegalArgumentException("--segments and --dilations go together");
-        return List.of("--segments", String.join(",", segments),
-                "--dilations", dilations.stream().map(String::valueOf).collect(Collectors.joining(",")));
-    }
-
-    private AttentionConfig config(List<String> levelArgs) {
-        AttentionConfig.Builder b = levelArgs.get(0).equals("--preset") ? AttentionConfig.preset("bench")
-                : AttentionConfig.builder().levels(segments.stream().mapToLong(Sizes::parse).toArray(),
-                dilations.stream().mapToInt(Integer::intValue).toArray());
-        return b.heads(heads).headDim(headDim).build();
     }
 
     private static ScalePoint point(String series, long n, double peak, List<String> args) throws Exception {
@@ -152,14 +140,15 @@ final class ScaleCommand implements Callable<Integer> {
                 Disk.human(p.peakRssBytes()));
     }
 
-    private void write(List<ScalePoint> points, AttentionConfig config, double peak) throws IOException {
+    private void write(List<ScalePoint> points, AttentionConfig config, double peak, int threads) throws IOException {
         Files.writeString(results.resolve("scale.csv"),
                 ScalePoint.CSV_HEADER + "\n" + points.stream().map(ScalePoint::csv).collect(Collectors.joining("\n")) + "\n");
         Files.writeString(results.resolve("scale.json"), Json.object().put("config", config.toString())
                 .put("peakGflops", peak).put("threads", threads)
                 .put("points", points.stream().map(ScalePoint::json).toList()) + "\n");
-        String title = String.format(Locale.ROOT, "longnet-java scaling: H=%d d=%d %s, %d threads", heads, headDim,
-                config.levels().stream().map(Level::toString).collect(Collectors.joining(" ")), threads);
+        String title = String.format(Locale.ROOT, "longnet-java scaling: H=%d d=%d %s%s, %d threads", heads, headDim,
+                config.levels().stream().map(Level::toString).collect(Collectors.joining(" ")),
+                config.causal() ? " causal" : "", threads);
         Files.writeString(results.resolve("scale.svg"), Chart.svg(title, points));
         Files.writeString(results.resolve("scale.md"), "| series | N | seconds | tokens/s | µs/token | GFLOPS | of peak | peak RSS | read / written |\n"
                 + "|---|---|---|---|---|---|---|---|---|\n"

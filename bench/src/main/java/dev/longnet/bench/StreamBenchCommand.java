@@ -1,8 +1,10 @@
 package dev.longnet.bench;
 
+import dev.longnet.cli.ConfigOptions;
 import dev.longnet.cli.Generator;
 import dev.longnet.cli.ProgressDisplay;
 import dev.longnet.cli.Sizes;
+import dev.longnet.cli.ThreadOptions;
 import dev.longnet.cli.Verifier;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Parallel;
@@ -29,6 +31,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.zip.CRC32C;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -49,23 +52,14 @@ final class StreamBenchCommand implements Callable<Integer> {
     @Option(names = "--head-dim", description = "Head dimension (default 16).")
     int headDim = 16;
 
-    @Option(names = "--preset", description = "Level set: bench (default), paper or pow2.")
-    String preset;
-
-    @Option(names = "--segments", split = ",", description = "Segment lengths instead of a preset.")
-    List<String> segments;
-
-    @Option(names = "--dilations", split = ",", description = "Dilation rates, one per segment length.")
-    List<Integer> dilations;
-
-    @Option(names = "--causal", description = "Causal attention.")
-    boolean causal;
+    @Mixin
+    ConfigOptions levels;                                // default: --preset bench
 
     @Option(names = "--dtype", description = "Inputs rounded to f32 (default) or f16, as gen stores them.")
     String dtype = "f32";
 
-    @Option(names = "--threads", description = "Worker threads (default: all cores).")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Mixin
+    ThreadOptions threadOptions;
 
     @Option(names = "--chunk", description = "Tokens per push (default: 65536, at most 16 MiB of each of q, k, v).")
     Integer chunk;
@@ -93,7 +87,8 @@ final class StreamBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long tokens = Sizes.parse(n);
         DType type = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
-        AttentionConfig config = config();
+        AttentionConfig config = levels.build(heads, headDim, "bench");
+        int threads = threadOptions.threads();
         double peak = peakGflops != null ? peakGflops : Jmh.peak(true)[1];
         long rowValues = (long) heads * headDim;
         int chunk = this.chunk != null ? this.chunk : (int) Math.clamp((16L << 20) / (rowValues * 4), 1, 65536);
@@ -167,20 +162,6 @@ final class StreamBenchCommand implements Callable<Integer> {
             }
         }
         return error <= 1e-4 ? 0 : 1;
-    }
-
-    private AttentionConfig config() {
-        AttentionConfig.Builder builder;
-        if (segments != null || dilations != null) {
-            if (segments == null || dilations == null || preset != null) {
-                throw new IllegalArgumentException("give --segments with --dilations, or --preset");
-            }
-            builder = AttentionConfig.builder().levels(segments.stream().mapToLong(Sizes::parse).toArray(),
-                    dilations.stream().mapToInt(Integer::intValue).toArray());
-        } else {
-            builder = AttentionConfig.preset(preset == null ? "bench" : preset);
-        }
-        return builder.heads(heads).headDim(headDim).causal(causal).build();
     }
 
     /** Fills the three input chunks with elements [first, first + count) of q, k, v, rounded to {@code type}. */

@@ -18,7 +18,7 @@ class ScaleCommandTest {
     @Test
     void tinyRunWritesEveryOutput() throws Exception {
         int exit = new CommandLine(new BenchMain()).execute("scale", "--min-n", "2^10", "--max-n", "2^12", "--step", "4",
-                "--heads", "2", "--head-dim", "8", "--segments", "256,512", "--dilations", "1,2", "--peak-gflops", "100",
+                "--heads", "2", "--head-dim", "8", "--segments", "256,512", "--dilations", "1,2", "--causal", "--peak-gflops", "100",
                 "--dense-max-seconds", "30", "--results", dir.toString());
         assertEquals(0, exit);
         List<String> csv = Files.readAllLines(dir.resolve("scale.csv"));
@@ -33,6 +33,7 @@ class ScaleCommandTest {
         }
         String json = Files.readString(dir.resolve("scale.json"));
         assertTrue(json.startsWith("{\"config\":") && json.contains("\"points\":[{") && json.trim().endsWith("]}"), json);
+        assertTrue(json.contains("causal=true"), json);
         String svg = Files.readString(dir.resolve("scale.svg"));
         assertTrue(svg.startsWith("<svg") && svg.contains("<polyline") && svg.trim().endsWith("</svg>"));
         assertTrue(Files.readString(dir.resolve("scale.md")).contains("| dilated | 2^12 |"));

@@ -5,6 +5,8 @@ import dev.longnet.engine.HeadOffsetRule;
 import dev.longnet.engine.Level;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -13,8 +15,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * The dilated-attention configuration flags shared by attend and verify: the levels (as lists or a preset),
- * causality, the head-offset rule and the softmax scale. Heads and head dimension come from q's shape.
+ * The dilated-attention configuration flags shared by attend, verify, stream and the benchmarks: the levels (as
+ * lists or a preset), causality, the head-offset rule and the softmax scale. Heads and head dimension come from
+ * q's shape (or a benchmark's own flags).
  */
 public final class ConfigOptions {
     @Spec(Spec.Target.MIXEE)
@@ -49,9 +52,15 @@ public final class ConfigOptions {
     }
 
     /** The configuration for q's head layout; an invalid one is a usage error. */
-    AttentionConfig build(int heads, int headDim) {
+    public AttentionConfig build(int heads, int headDim) {
+        return build(heads, headDim, null);
+    }
+
+    /** As {@link #build(int, int)}, taking the preset {@code defaultPreset} when no levels are given. */
+    public AttentionConfig build(int heads, int headDim, String defaultPreset) {
         try {
-            AttentionConfig.Builder builder = preset != null ? presetBuilder() : AttentionConfig.builder().levels(levels());
+            String name = preset != null || segments != null || dilations != null ? preset : defaultPreset;
+            AttentionConfig.Builder builder = name != null ? presetBuilder(name) : AttentionConfig.builder().levels(levels());
             builder.heads(heads).headDim(headDim).causal(causal).offsetRule(offsets);
             if (scale != null) builder.scale(scale);
             return builder.build();
@@ -60,9 +69,19 @@ public final class ConfigOptions {
         }
     }
 
-    private AttentionConfig.Builder presetBuilder() {
+    private AttentionConfig.Builder presetBuilder(String name) {
         if (segments != null || dilations != null) throw usage("use either --preset or --segments/--dilations, not both");
-        return AttentionConfig.preset(preset);
+        return AttentionConfig.preset(name);
+    }
+
+    /** The flags that give {@code config} again (heads and head dimension aside), for a command run in a child JVM. */
+    public static List<String> args(AttentionConfig config) {
+        List<String> args = new ArrayList<>(List.of(
+                "--segments", config.levels().stream().map(l -> Long.toString(l.segmentLength())).collect(Collectors.joining(",")),
+                "--dilations", config.levels().stream().map(l -> Integer.toString(l.dilation())).collect(Collectors.joining(",")),
+                "--offsets", config.offsetRule().name().toLowerCase(Locale.ROOT), "--scale", Float.toString(config.scale())));
+        if (config.causal()) args.add("--causal");
+        return args;
     }
 
     private List<Level> levels() {

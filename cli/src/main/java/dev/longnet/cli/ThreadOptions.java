@@ -17,7 +17,7 @@ public final class ThreadOptions {
     /** Most threads per core: more only costs memory and switches (and 2^29 of them never start). */
     static final int MAX_PER_CORE = 4;
 
-    int threads() {
+    public int threads() {
         int cores = Runtime.getRuntime().availableProcessors();
         if (threads == null) return cores;
         if (threads < 1) throw new ParameterException(mixee.commandLine(), "--threads must be >= 1, got " + threads);
