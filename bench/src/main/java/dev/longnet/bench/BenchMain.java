@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "longnet bench", mixinStandardHelpOptions = true,
         description = "Benchmarks whose numbers docs/BENCHMARKS.md reports.",
         subcommands = {PeakCommand.class, KernelCommand.class, LinearCommand.class, ScaleCommand.class,
-                StreamBenchCommand.class})
+                StreamBenchCommand.class, ChartCommand.class})
 public final class BenchMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
