@@ -77,6 +77,10 @@ final class StreamBenchCommand implements Callable<Integer> {
             + " compression ratio and write time.")
     Path snapshot;
 
+    @Option(names = "--warmup", description = "Tokens streamed first through a stream of their own, untimed, so that"
+            + " the timed run starts with the kernel compiled (default 0: the JIT's warm-up is part of the time).")
+    String warmup = "0";
+
     @Option(names = "--json", description = "One JSON object on stdout.")
     boolean json;
 
@@ -96,41 +100,44 @@ final class StreamBenchCommand implements Callable<Integer> {
         Sampler sampler = new Sampler(sampled, rowValues, seed);
         long[] keys = {Generator.streamKey(seed, 0), Generator.streamKey(seed, 1), Generator.streamKey(seed, 2)};
         ExecutorService generators = Parallel.pool(threads, "longnet-gen");
-        double generateSeconds = 0, streamSeconds, snapshotSeconds = 0;
+        double generateSeconds, streamSeconds, snapshotSeconds = 0, warmupSeconds = 0;
         long snapshotBytes = 0, snapshotRaw = 0;
         long stateBytes;
-        long start = System.nanoTime();
+        long warmupTokens = Sizes.parse(warmup);
+        long start;
         try (Arena arena = Arena.ofShared();
-             AttentionStream stream = AttentionStream.open(config, new StreamOptions(threads, null, null), sampler);
              ProgressDisplay progress = ProgressDisplay.start("stream", tokens, !quiet && !json)) {
-            stateBytes = stream.stateBytes();
-            if (!json) {
-                System.out.printf(Locale.ROOT, "stream: %s, N=%d, %s inputs, state %s, peak %.1f GFLOPS%n", config,
-                        tokens, type, Disk.human(stateBytes), peak);
-            }
-            MemorySegment[] inputs = new MemorySegment[3];
-            for (int t = 0; t < 3; t++) inputs[t] = arena.allocate(chunk * rowValues * 4, 64);
-            for (long first = 0; first < tokens; first += chunk) {
-                long rows = Math.min(chunk, tokens - first);
-                long g = System.nanoTime();
-                generate(generators, inputs, keys, type, first * rowValues, rows * rowValues);
-                generateSeconds += (System.nanoTime() - g) / 1e9;
-                stream.push(inputs[0].asSlice(0, rows * rowValues * 4), inputs[1].asSlice(0, rows * rowValues * 4),
-                        inputs[2].asSlice(0, rows * rowValues * 4), rows);
-                progress.update(stream.delivered());
-            }
-            if (snapshot != null) {
-                long t = System.nanoTime();
-                stream.snapshot(snapshot);
-                snapshotSeconds = (System.nanoTime() - t) / 1e9;
-                snapshotBytes = Files.size(snapshot);
-                try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
-                    snapshotRaw = Long.parseLong(reader.header().get(SnapshotFile.PAYLOAD_BYTES));
+            Feed feed = new Feed(generators, arena, keys, type, rowValues, chunk);
+            if (warmupTokens > 0) {
+                long w = System.nanoTime();
+                try (AttentionStream warm = AttentionStream.open(config, new StreamOptions(threads, null, null),
+                        RowSink.DISCARD)) {
+                    feed.push(warm, warmupTokens, null);
+                    warm.finish();
                 }
-                generateSeconds += snapshotSeconds;             // not the stream's time
+                warmupSeconds = (System.nanoTime() - w) / 1e9;
             }
-            stream.finish();
-            progress.update(tokens);
+            start = System.nanoTime();
+            try (AttentionStream stream = AttentionStream.open(config, new StreamOptions(threads, null, null), sampler)) {
+                stateBytes = stream.stateBytes();
+                if (!json) {
+                    System.out.printf(Locale.ROOT, "stream: %s, N=%d, %s inputs, state %s, peak %.1f GFLOPS%n", config,
+                            tokens, type, Disk.human(stateBytes), peak);
+                }
+                generateSeconds = feed.push(stream, tokens, progress);
+                if (snapshot != null) {
+                    long t = System.nanoTime();
+                    stream.snapshot(snapshot);
+                    snapshotSeconds = (System.nanoTime() - t) / 1e9;
+                    snapshotBytes = Files.size(snapshot);
+                    try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
+                        snapshotRaw = Long.parseLong(reader.header().get(SnapshotFile.PAYLOAD_BYTES));
+                    }
+                    generateSeconds += snapshotSeconds;             // not the stream's time
+                }
+                stream.finish();
+                progress.update(tokens);
+            }
         } finally {
             if (generators != null) generators.shutdownNow();
         }
@@ -147,7 +154,8 @@ final class StreamBenchCommand implements Callable<Integer> {
                     .put("checksum", Long.toHexString(sampler.crc.getValue())).put("sampledRows", sampled.length)
                     .put("maxAbsError", error).put("config", config.toString()).put("dtype", type.name())
                     .put("threads", threads).put("snapshotBytes", snapshotBytes).put("snapshotPayloadBytes", snapshotRaw)
-                    .put("snapshotSeconds", snapshotSeconds));
+                    .put("snapshotSeconds", snapshotSeconds).put("warmupTokens", warmupTokens)
+                    .put("warmupSeconds", warmupSeconds));
         } else {
             System.out.printf(Locale.ROOT, "stream: %d tokens in %.1f s (%.1f s generating inputs): %,.0f tokens/s,"
                             + " %.3f us/token, %.1f GFLOPS (%.1f%% of peak), state %s, peak RSS %s%n", tokens, seconds,
@@ -164,31 +172,64 @@ final class StreamBenchCommand implements Callable<Integer> {
         return error <= 1e-4 ? 0 : 1;
     }
 
-    /** Fills the three input chunks with elements [first, first + count) of q, k, v, rounded to {@code type}. */
-    private static void generate(ExecutorService pool, MemorySegment[] inputs, long[] keys, DType type, long first,
-                                 long count) throws IOException {
-        List<Callable<Void>> tasks = new ArrayList<>();
-        long piece = Math.max(2, (count / 8 + 1) & ~1L);          // even: gen's pairs are never split
-        for (int t = 0; t < 3; t++) {
-            MemorySegment segment = inputs[t];
-            long key = keys[t];
-            for (long from = 0; from < count; from += piece) {
-                long at = from;
-                long length = Math.min(piece, count - from);
-                tasks.add(() -> {
-                    MemorySegment part = segment.asSlice(at * 4, length * 4);
-                    Generator.fill(part, DType.F32, key, first + at, length);
-                    if (type != DType.F32) {
-                        for (long i = 0; i < length; i++) {
-                            float x = part.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                            part.setAtIndex(ValueLayout.JAVA_FLOAT, i, rounded(type, x));
-                        }
-                    }
-                    return null;
-                });
-            }
+    /** gen's inputs for a stream, a chunk at a time: q, k, v buffers of {@code chunk} rows, filled in parallel. */
+    private static final class Feed {
+        private final ExecutorService generators;
+        private final MemorySegment[] inputs = new MemorySegment[3];
+        private final long[] keys;
+        private final DType type;
+        private final long rowValues;
+        private final int chunk;
+
+        Feed(ExecutorService generators, Arena arena, long[] keys, DType type, long rowValues, int chunk) {
+            this.generators = generators;
+            this.keys = keys;
+            this.type = type;
+            this.rowValues = rowValues;
+            this.chunk = chunk;
+            for (int t = 0; t < 3; t++) inputs[t] = arena.allocate(chunk * rowValues * 4, 64);
         }
-        Parallel.runAll(pool, tasks);
+
+        /** Pushes tokens [0, tokens) through the stream; returns the seconds spent generating them. */
+        double push(AttentionStream stream, long tokens, ProgressDisplay progress) throws IOException {
+            double generateSeconds = 0;
+            for (long first = 0; first < tokens; first += chunk) {
+                long rows = Math.min(chunk, tokens - first);
+                long g = System.nanoTime();
+                generate(first * rowValues, rows * rowValues);
+                generateSeconds += (System.nanoTime() - g) / 1e9;
+                stream.push(inputs[0].asSlice(0, rows * rowValues * 4), inputs[1].asSlice(0, rows * rowValues * 4),
+                        inputs[2].asSlice(0, rows * rowValues * 4), rows);
+                if (progress != null) progress.update(stream.delivered());
+            }
+            return generateSeconds;
+        }
+
+        /** Fills the three input chunks with elements [first, first + count) of q, k, v, rounded to {@code type}. */
+        private void generate(long first, long count) throws IOException {
+            List<Callable<Void>> tasks = new ArrayList<>();
+            long piece = Math.max(2, (count / 8 + 1) & ~1L);          // even: gen's pairs are never split
+            for (int t = 0; t < 3; t++) {
+                MemorySegment segment = inputs[t];
+                long key = keys[t];
+                for (long from = 0; from < count; from += piece) {
+                    long at = from;
+                    long length = Math.min(piece, count - from);
+                    tasks.add(() -> {
+                        MemorySegment part = segment.asSlice(at * 4, length * 4);
+                        Generator.fill(part, DType.F32, key, first + at, length);
+                        if (type != DType.F32) {
+                            for (long i = 0; i < length; i++) {
+                                float x = part.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                                part.setAtIndex(ValueLayout.JAVA_FLOAT, i, rounded(type, x));
+                            }
+                        }
+                        return null;
+                    });
+                }
+            }
+            Parallel.runAll(generators, tasks);
+        }
     }
 
     /** x as gen stores it in {@code type} (f32 or f16) and reads it back. */

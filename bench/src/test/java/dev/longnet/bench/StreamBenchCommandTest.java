@@ -42,10 +42,12 @@ class StreamBenchCommandTest {
     @Test
     void samplesMatchTheReferenceAndTheChecksumIgnoresChunking() {
         String a = run("--chunk", "700");
-        String b = run("--chunk", "3000", "--threads", "1");
+        String b = run("--chunk", "3000", "--threads", "1", "--warmup", "1000");
         assertEquals("3000", field(a, "tokens"));
         assertTrue(field(a, "config").contains("causal=true") && field(a, "config").contains("heads=3"), a);
         assertTrue(Double.parseDouble(field(a, "maxAbsError")) < 1e-5, a);
-        assertEquals(field(a, "checksum"), field(b, "checksum"), "same outputs whatever the chunks and threads");
+        assertEquals(field(a, "checksum"), field(b, "checksum"), "same outputs whatever the chunks, threads, warm-up");
+        assertEquals("1000", field(b, "warmupTokens"));
+        assertEquals("3000", field(b, "tokens"), "the warm-up is not counted");
     }
 }
