@@ -30,6 +30,10 @@ final class ChartCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "SVG", description = "The chart to write.")
     Path out;
 
+    @Option(names = "--peak-gflops", description = "The session's FMA peak, for the runs whose summary has no fraction of"
+            + " peak (attend's); without it their fraction shows as a dash.")
+    Double peakGflops;
+
     @Option(names = "--title", description = "The chart's title.")
     String title = "longnet-java: time per token and peak RSS against N";
 
@@ -38,7 +42,7 @@ final class ChartCommand implements Callable<Integer> {
         List<ScalePoint> points = new ArrayList<>();
         for (Path file : files) {
             for (String line : Files.readAllLines(file)) {
-                if (line.startsWith("{")) points.add(point((Map<?, ?>) Json.parse(line)));
+                if (line.startsWith("{")) points.add(point((Map<?, ?>) Json.parse(line), peakGflops));
             }
         }
         if (points.isEmpty()) throw new IOException("no JSON summary in " + files);
@@ -50,16 +54,19 @@ final class ChartCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One run's summary: a stream's (it has streamSeconds) or a batch run's. */
-    static ScalePoint point(Map<?, ?> run) {
+    /** One run's summary: a stream's (it has streamSeconds) or a batch run's; {@code peak} may be null. */
+    static ScalePoint point(Map<?, ?> run, Double peak) {
         boolean stream = run.containsKey("streamSeconds");
         Object config = run.get("config");
         boolean causal = config instanceof Map<?, ?> c ? Boolean.TRUE.equals(c.get("causal"))
                 : String.valueOf(config).contains("causal=true");
         String series = (stream ? "stream" : "batch") + (causal ? " causal" : " bidirectional");
+        double gflops = number(run, "gflops").doubleValue();
+        double fraction = run.get("fractionOfPeak") instanceof Number f ? f.doubleValue()
+                : peak != null ? gflops / peak : Double.NaN;
         return new ScalePoint(series, number(run, "tokens").longValue(),
                 number(run, stream ? "streamSeconds" : "seconds").doubleValue(), number(run, "tokensPerSecond").doubleValue(),
-                number(run, "gflops").doubleValue(), run.get("fractionOfPeak") instanceof Number f ? f.doubleValue() : 0,
+                gflops, fraction,
                 number(run, "peakRssBytes").longValue(),
                 run.get("storageReadBytes") instanceof Number r ? r.longValue() : 0,
                 run.get("storageWriteBytes") instanceof Number w ? w.longValue() : 0);

@@ -25,9 +25,9 @@ record ScalePoint(String series, long n, double seconds, double tokensPerSecond,
     }
 
     String row() {
-        return String.format(Locale.ROOT, "| %s | 2^%d | %.1f | %,.0f | %.3f | %.1f | %.0f%% | %.0f MiB | %.2f / %.2f GiB |",
+        return String.format(Locale.ROOT, "| %s | 2^%d | %.1f | %,.0f | %.3f | %.1f | %s | %.0f MiB | %.2f / %.2f GiB |",
                 series, 63 - Long.numberOfLeadingZeros(n), seconds, tokensPerSecond, microsPerToken(), gflops,
-                100 * fractionOfPeak, peakRssBytes / 1048576.0, storageReadBytes / 1073741824.0,
-                storageWriteBytes / 1073741824.0);
+                Double.isNaN(fractionOfPeak) ? "—" : String.format(Locale.ROOT, "%.1f%%", 100 * fractionOfPeak),
+                peakRssBytes / 1048576.0, storageReadBytes / 1073741824.0, storageWriteBytes / 1073741824.0);
     }
 }

@@ -35,8 +35,11 @@ class ChartCommandTest {
         assertTrue(chart.contains(">stream causal<") && chart.contains(">batch bidirectional<"), chart);
         assertTrue(chart.contains("µs/token") && !chart.contains("log scale"), "linear axes from zero");
 
-        ScalePoint batch = ChartCommand.point((java.util.Map<?, ?>) dev.longnet.storage.Json.parse(Files.readAllLines(runs).get(3)));
+        java.util.Map<?, ?> batchRun = (java.util.Map<?, ?>) dev.longnet.storage.Json.parse(Files.readAllLines(runs).get(3));
+        ScalePoint batch = ChartCommand.point(batchRun, null);
         assertEquals("batch bidirectional", batch.series());
+        assertTrue(batch.row().contains("| — |"), batch.row());
+        assertEquals(0.42, ChartCommand.point(batchRun, 100.0).fractionOfPeak(), 1e-12);
         assertEquals(1e6 / 174037.5, batch.microsPerToken(), 1e-9);
         assertEquals(286261248, batch.storageWriteBytes());
     }
