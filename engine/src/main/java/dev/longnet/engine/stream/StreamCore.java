@@ -185,7 +185,10 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
         }
     }
 
-    /** Too few calls to keep every thread busy: long ones are cut into a piece per thread. */
+    /**
+     * Too few calls to keep every thread busy: long ones are cut into a piece of equal work per thread (a row's
+     * results do not depend on the cut).
+     */
     private List<Call> spread(List<Call> calls) {
         if (calls.size() >= 2 * threads) return calls;
         List<Call> pieces = new ArrayList<>();
@@ -193,8 +196,8 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
             int length = c.qTo() - c.qFrom();
             int parts = length >= MIN_SPLIT_ROWS ? threads : 1;
             for (int i = 0; i < parts; i++) {
-                int from = c.qFrom() + (int) ((long) length * i / parts);
-                int to = c.qFrom() + (int) ((long) length * (i + 1) / parts);
+                int from = cut(c, i, parts);
+                int to = cut(c, i + 1, parts);
                 if (from < to) {
                     pieces.add(new Call(c.q(), c.k(), c.v(), c.out(), c.lse(), from, to, c.causal(), c.block(),
                             c.qOrigin(), c.kOrigin(), c.dilation(), c.head()));
@@ -202,6 +205,19 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
             }
         }
         return pieces;
+    }
+
+    /**
+     * Where piece i of {@code parts} of a call begins. Rows cost alike without a mask; under the causal mask view row
+     * x sees x + 1 keys, so the work of rows [a, c) grows as c² - a², and equal work puts the cuts at
+     * sqrt(a² + i/parts · (b² - a²)) (two halves of equal rows of a causal call differ threefold in work).
+     */
+    static int cut(Call c, int i, int parts) {
+        long a = c.qFrom();
+        long b = c.qTo();
+        if (!c.causal()) return (int) (a + (b - a) * i / parts);
+        double x = Math.sqrt(a * a + (double) (b * b - a * a) * i / parts);
+        return (int) Math.clamp(Math.round(x), a, b);
     }
 
     /**
