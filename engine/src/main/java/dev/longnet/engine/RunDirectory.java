@@ -38,7 +38,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     private final long[] passStart;
     private final RunJournal journal;
     /** The rows the journal's checksums cover: the f32 accumulator, or the output itself when written directly. */
-    private final NpyFile acc;
+    private final NpyFile kept;
     /** The lse scratch on disk; null when the output is written directly. */
     private final NpyFile lse;
     /** Out and lse of the unit in progress when the output is written directly; else null. */
@@ -52,7 +52,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     private Schedule.Unit restored;
     private boolean closed;
 
-    private RunDirectory(RunFiles files, RunLock lock, JobPlan plan, RunJournal journal, NpyFile acc, NpyFile lse,
+    private RunDirectory(RunFiles files, RunLock lock, JobPlan plan, RunJournal journal, NpyFile kept, NpyFile lse,
                          List<RunJournal.Entry> done) {
         this.files = files;
         this.lock = lock;
@@ -60,7 +60,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         this.schedule = plan.schedule();
         this.n = plan.n();
         this.journal = journal;
-        this.acc = acc;
+        this.kept = kept;
         this.lse = lse;
         if (plan.direct()) {
             long windowRows = schedule.passes().getFirst().windowRows();
@@ -199,7 +199,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
                 // direct run's unit starts from zeros in memory and writes its output rows whole as it ends.
                 if (lse != null) zero(next);
             } else if (pending != null && sameUnit(next, pending)) {
-                try (RowWindow o = acc.window(next.firstRow(), next.rows()); RowWindow l = lse.window(next.firstRow(), next.rows())) {
+                try (RowWindow o = kept.window(next.firstRow(), next.rows()); RowWindow l = lse.window(next.firstRow(), next.rows())) {
                     undo.restore(next, o, l, pending.checksum());
                 }
                 restored = next;
@@ -210,7 +210,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     }
 
     private void zero(Schedule.Unit unit) throws IOException {
-        try (RowWindow o = acc.window(unit.firstRow(), unit.rows()); RowWindow l = lse.window(unit.firstRow(), unit.rows())) {
+        try (RowWindow o = kept.window(unit.firstRow(), unit.rows()); RowWindow l = lse.window(unit.firstRow(), unit.rows())) {
             o.segment().fill((byte) 0);
             l.segment().fill((byte) 0);
             o.force();
@@ -243,7 +243,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
 
     /** The CRC32C of the rows a DONE record covers: out and lse rows, or the output's rows when written directly. */
     private long checksum(long firstRow, long rows) throws IOException {
-        try (RowWindow o = acc.window(firstRow, rows)) {
+        try (RowWindow o = kept.window(firstRow, rows)) {
             if (lse == null) return Disk.crc32c(o.segment());
             try (RowWindow l = lse.window(firstRow, rows)) {
                 return Disk.crc32c(o.segment(), l.segment());
@@ -252,7 +252,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     }
 
     /** Where the operator merges out rows: the f32 accumulator (OUT.partial or OUT.run/acc.npy.partial), or memory. */
-    TensorRows accumulator() { return unitOut != null ? unitOut : acc; }
+    TensorRows accumulator() { return unitOut != null ? unitOut : kept; }
 
     /** Where the operator keeps lse: the scratch file, or the unit's scratch. */
     TensorRows lseScratch() { return unitLse != null ? unitLse : lse; }
@@ -286,7 +286,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     public void end(Schedule.Unit unit, long tiles, RowWindow out, RowWindow lseRows) throws IOException {
         long checksum;
         if (unitOut != null) {
-            try (RowWindow rows = acc.window(unit.firstRow(), unit.rows())) {
+            try (RowWindow rows = kept.window(unit.firstRow(), unit.rows())) {
                 Convert.copy(DType.F32, out.segment(), 0, outputType, rows.segment(), 0,
                         out.segment().byteSize() / DType.F32.bytes(), convertBuffer);
                 rows.force();
@@ -314,10 +314,10 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     void finish() throws IOException {
         journal.append(RunJournal.Entry.note(RunJournal.Kind.COMPLETE, "all " + unitsTotal() + " units done"));
         journal.force();
-        if (acc.dtype() == outputType) {
-            acc.commit();
+        if (kept.dtype() == outputType) {
+            kept.commit();
         } else {
-            acc.convertTo(files.out(), outputType);
+            kept.convertTo(files.out(), outputType);
         }
         counters.done();
         closeFiles();
@@ -348,7 +348,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         if (closed) return;
         closed = true;
         if (counters != null) counters.close();
-        closeQuietly(acc);
+        closeQuietly(kept);
         if (lse != null) closeQuietly(lse);
         if (unitOut != null) {
             closeQuietly(unitOut);
