@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.storage.DType;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,27 +14,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * bits do not depend on the threads or the window budget, and small key blocks match too.
  */
 class TorchscaleRandomizedTest {
-    static AttentionConfig randomConfig(Random random, int n) {
-        int levels = 1 + random.nextInt(3);
-        List<Level> list = new ArrayList<>();
-        for (int i = 0; i < levels; i++) {
-            long w = 1 + random.nextInt(Math.max(1, n + n / 2));               // sometimes > N
-            int r = 1 + random.nextInt(w < 4 && random.nextBoolean() ? 6 : (int) Math.min(6, w));   // sometimes > w
-            list.add(new Level(w, r));
-        }
-        return AttentionConfig.builder().levels(list).heads(1 + random.nextInt(7))
-                .headDim(new int[]{1, 3, 4, 8, 16, 17}[random.nextInt(6)]).causal(random.nextBoolean())
-                .offsetRule(random.nextInt(4) == 0 ? HeadOffsetRule.PAPER : HeadOffsetRule.TORCHSCALE)
-                .semantics(Semantics.TORCHSCALE).build();
-    }
-
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
             21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40})
     void engineMatchesReferenceWhateverThreadsAndBudget(int seed) throws Exception {
         Random random = new Random(seed);
         int n = 1 + random.nextInt(seed % 5 == 0 ? 1500 : 300);
-        AttentionConfig config = randomConfig(random, n);
+        AttentionConfig config = TestData.randomTorchscaleConfig(random, n);
         int size = n * config.heads() * config.headDim();
         double[] q = TestData.gaussian(random, size, 1.5);
         double[] k = TestData.gaussian(random, size, 1.5);
