@@ -63,9 +63,10 @@ public final class AttentionStream implements AutoCloseable {
     /**
      * Under torchscale semantics a level whose segment length is not a multiple of its dilation rate shifts the
      * outputs of its later segments once the sequence passes one segment (SPEC.md): an output row then depends on
-     * input rows further back the longer the stream, which no fixed state holds. Such configurations are refused.
+     * input rows further back the longer the stream, which no fixed state holds. Such configurations are refused
+     * (IllegalArgumentException, one line).
      */
-    private static void requireStreamable(AttentionConfig config) {
+    public static void requireStreamable(AttentionConfig config) {
         if (config.semantics() != Semantics.TORCHSCALE) return;
         for (Level level : config.levels()) {
             if (level.segmentLength() % level.dilation() != 0) {
