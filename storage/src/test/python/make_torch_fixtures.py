@@ -11,13 +11,18 @@ import io
 import json
 import os
 import pickle
+import shutil
 import struct
 import zipfile
 
 import numpy as np
 import torch
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "torch")
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "resources", "torch")
+# the cli module's tests convert a few of them
+CLI_OUT = os.path.join(HERE, "..", "..", "..", "..", "cli", "src", "test", "resources", "torch")
+CLI_COPIES = ["fairseq.pt", "transposed.pt", "legacy.pt", "evil_global.pt"]
 torch.manual_seed(1234)
 
 
@@ -76,6 +81,9 @@ def main():
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, sort_keys=True)
         f.write("\n")
+    os.makedirs(CLI_OUT, exist_ok=True)
+    for name in CLI_COPIES:
+        shutil.copyfile(os.path.join(OUT, name), os.path.join(CLI_OUT, name))
 
 
 class Storage:
@@ -117,13 +125,17 @@ def pickled(obj):
     return buffer.getvalue()
 
 
+def entry(name):
+    return zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))       # fixed: the fixtures do not change on rerun
+
+
 def write_zip(name, pkl, storages):
     with zipfile.ZipFile(os.path.join(OUT, name), "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pkl)
-        z.writestr("archive/byteorder", "little")
+        z.writestr(entry("archive/data.pkl"), pkl)
+        z.writestr(entry("archive/byteorder"), "little")
         for key, data in storages.items():
-            z.writestr("archive/data/" + key, data)
-        z.writestr("archive/version", "3\n")
+            z.writestr(entry("archive/data/" + key), data)
+        z.writestr(entry("archive/version"), "3\n")
 
 
 def floats(n):
@@ -141,8 +153,8 @@ def hostile():
     write_zip("cycle.pt", b"\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.", {})   # d = {}; d["a"] = d
     # the whole storage deflated: a storage must be a slice of the file, so this is refused
     with zipfile.ZipFile(os.path.join(OUT, "deflated.pt"), "w") as z:
-        z.writestr("archive/data.pkl", pickled({"a": Rebuild(Storage("0", 8), 0, (8,), (1,))}))
-        z.writestr("archive/data/0", floats(8), compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr(entry("archive/data.pkl"), pickled({"a": Rebuild(Storage("0", 8), 0, (8,), (1,))}))
+        z.writestr(entry("archive/data/0"), floats(8), compress_type=zipfile.ZIP_DEFLATED)
 
 
 if __name__ == "__main__":

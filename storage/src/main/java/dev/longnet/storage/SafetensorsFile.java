@@ -136,6 +136,12 @@ public final class SafetensorsFile implements TensorFile {
         return new SliceRows(name, info.dtype(), info.shape, data.asSlice(info.begin(), info.byteSize()));
     }
 
+    @Override
+    public MemorySegment bytes(String name) {
+        TensorInfo info = info(name);
+        return data.asSlice(info.begin(), info.byteSize());
+    }
+
     /** Unmaps the file: windows of its tensors must no longer be used. */
     @Override
     public void close() {

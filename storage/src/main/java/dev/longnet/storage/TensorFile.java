@@ -58,6 +58,12 @@ public interface TensorFile extends AutoCloseable {
      */
     TensorRows tensor(String name) throws IOException;
 
+    /**
+     * The named tensor's elements (C order, little-endian), scalars included: a read-only slice of the file's
+     * mapping. A layout that is not row-major contiguous is refused (TensorFormatException).
+     */
+    java.lang.foreign.MemorySegment bytes(String name) throws IOException;
+
     /** String metadata (safetensors' "__metadata__"); empty when the file has none. */
     default Map<String, String> metadata() { return Map.of(); }
 

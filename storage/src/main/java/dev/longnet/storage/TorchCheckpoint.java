@@ -148,13 +148,20 @@ public final class TorchCheckpoint implements TensorFile {
     /** The tensor's rows over its slice of the mapping; a strided (non-contiguous) layout is refused. */
     @Override
     public TensorRows tensor(String name) throws TensorFormatException {
+        MemorySegment bytes = bytes(name);
+        TensorInfo info = info(name);
+        if (info.shape.length == 0) {
+            throw new IllegalArgumentException(path + ": tensor \"" + name + "\" is a scalar and has no rows");
+        }
+        return new SliceRows(name, info.dtype, info.shape, bytes);
+    }
+
+    @Override
+    public MemorySegment bytes(String name) throws TensorFormatException {
         Loaded t = tensors.get(name);
         if (t == null) throw new NoSuchElementException(path + " has no tensor \"" + name + "\"");
         if (t.layoutProblem != null) throw new TensorFormatException(path, "tensor \"" + name + "\" " + t.layoutProblem);
-        if (t.info.shape.length == 0) {
-            throw new IllegalArgumentException(path + ": tensor \"" + name + "\" is a scalar and has no rows");
-        }
-        return new SliceRows(name, t.info.dtype, t.info.shape, t.bytes);
+        return t.bytes;
     }
 
     /** The state dict's entries that are not loaded as tensors, with the reason (e.g. "int64 tensor (2,)"). */
