@@ -103,4 +103,15 @@ class ConvertCommandTest {
         assertEquals("  0.weight: shape (3, 4), f32, 48 bytes (48 B)", lines[2]);
         assertEquals("  2.num_batches_tracked: int64 tensor (), not loaded", lines[lines.length - 1]);
     }
+
+    @Test
+    void scoringACheckpointSaysWhatIsMissing() throws IOException {
+        Path in = fixture("fairseq.pt");
+        Path tokens = Files.write(tmp.resolve("t.bytes"), new byte[]{1, 2, 3, 4});
+        Cli.Run run = Cli.run("score", "--model", in.toString(), "--tokens", tokens.toString());
+        assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine(), run.err());
+        assertTrue(run.err().startsWith("longnet score: " + in + ": a PyTorch checkpoint carries no LongNet model configuration"),
+                run.err());
+    }
 }
