@@ -349,6 +349,9 @@ public final class TorchCheckpoint implements TensorFile {
                 numel = Shapes.product(numel, size[i]);
                 if (numel < 0) throw error(what + ": shape " + shape(size) + " has more than 2^63 elements");
             }
+            if (Shapes.bytes(size, 0, s.type().bytes()) < 0) {
+                throw error(what + ": shape " + shape(size) + " has more than 2^63-1 bytes");
+            }
             if (numel > 0) {
                 for (int i = 0; i < size.length; i++) {
                     long reach = Shapes.product(size[i] - 1, stride[i]);

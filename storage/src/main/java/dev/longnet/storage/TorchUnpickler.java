@@ -117,10 +117,10 @@ final class TorchUnpickler {
                     return stack.getFirst();
                 }
                 case '(' -> mark();
-                case '}' -> push(new LinkedHashMap<>());
-                case ']' -> push(new ArrayList<>());
-                case ')' -> push(new Tuple(List.of()));
-                case 0x8f -> push(new ArrayList<>());                                 // EMPTY_SET, read as a list
+                case '}' -> push(created(new LinkedHashMap<>()));
+                case ']' -> push(created(new ArrayList<>()));
+                case ')' -> push(created(new Tuple(List.of())));
+                case 0x8f -> push(created(new ArrayList<>()));                        // EMPTY_SET, read as a list
                 case 'd' -> push(dict(popMark()));                                    // DICT
                 case 'l' -> push(list(popMark()));                                    // LIST
                 case 't' -> push(tuple(popMark()));                                   // TUPLE
@@ -464,6 +464,11 @@ final class TorchUnpickler {
     private void objects(long n) throws TensorFormatException {
         objects += n;
         if (objects > MAX_OBJECTS) throw error("more than " + MAX_OBJECTS + " objects");
+    }
+
+    private Object created(Object value) throws TensorFormatException {
+        objects(1);
+        return value;
     }
 
     private void items(long n) throws TensorFormatException {
