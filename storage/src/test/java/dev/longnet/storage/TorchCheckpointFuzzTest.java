@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the pickle, re-zipped with a correct CRC so that the unpickler itself sees them.
  */
 class TorchCheckpointFuzzTest {
-    private static final int CASES = 12_000;
+    private static final int CASES = 10_000;
 
     @TempDir
     Path dir;
