@@ -106,6 +106,21 @@ class Rebuild:
         return (torch._utils._rebuild_tensor_v2, self.args)
 
 
+class ParameterWithState:
+    """Pickles as torch 2's _rebuild_parameter_with_state (torch 1.13 never writes it)."""
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __reduce__(self):
+        if not hasattr(torch._utils, "_rebuild_parameter_with_state"):   # a stand-in, so that pickle can name it
+            def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+                raise AssertionError("never called")
+            _rebuild_parameter_with_state.__module__ = "torch._utils"
+            _rebuild_parameter_with_state.__qualname__ = "_rebuild_parameter_with_state"
+            torch._utils._rebuild_parameter_with_state = _rebuild_parameter_with_state
+        return (torch._utils._rebuild_parameter_with_state, (self.tensor, True, collections.OrderedDict(), {"foo": 1}))
+
+
 class System:
     """Pickles as os.system("echo pwned"): a loader that executed globals would run it."""
     def __reduce__(self):
@@ -150,6 +165,8 @@ def hostile():
     write_zip("int64.pt", pickled({"n": Rebuild(Storage("0", 2, "LongStorage"), 0, (2,), (1,)),
                                    "x": Rebuild(Storage("1", 2), 0, (2,), (1,))}),
               {"0": struct.pack("<2q", 1, 2), "1": floats(2)})
+    write_zip("param_state.pt", pickled({"p": ParameterWithState(Rebuild(Storage("0", 4), 1, (3,), (1,)))}),
+              {"0": floats(4)})
     write_zip("cycle.pt", b"\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.", {})   # d = {}; d["a"] = d
     # the whole storage deflated: a storage must be a slice of the file, so this is refused
     with zipfile.ZipFile(os.path.join(OUT, "deflated.pt"), "w") as z:
