@@ -27,7 +27,7 @@ public interface TensorFile extends AutoCloseable {
 
     /**
      * Opens file by its first bytes: a zip ("PK\3\4") is read as a PyTorch checkpoint, anything else as safetensors.
-     * A checkpoint in torch's legacy (pre-1.6) format is refused.
+     * A checkpoint in torch's legacy (pre-1.6) format, or any other bare pickle, is refused.
      */
     static TensorFile open(Path file) throws IOException {
         Disk.requireRegularFile(file);
@@ -37,6 +37,11 @@ public interface TensorFile extends AutoCloseable {
         }
         if (TorchCheckpoint.isZip(start)) return TorchCheckpoint.open(file);
         if (TorchCheckpoint.isLegacy(start)) throw TorchCheckpoint.legacy(file);
+        // a pickle (PROTO 2..5) where safetensors would have its JSON header's '{' at byte 8
+        if (start.length > 8 && (start[0] & 0xFF) == 0x80 && start[1] >= 2 && start[1] <= 5 && start[8] != '{') {
+            throw new TensorFormatException(file, "a bare pickle, not a torch.save checkpoint (a zip archive): "
+                    + "save it with torch.save (torch>=1.6)");
+        }
         return SafetensorsFile.open(file);
     }
 

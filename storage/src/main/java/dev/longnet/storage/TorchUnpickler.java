@@ -59,7 +59,8 @@ final class TorchUnpickler {
     private static final Map<String, Global> ALLOWED = allowed();
     /** Data-only classes read as {@link Unread}. */
     private static final List<String> UNREAD = List.of("argparse.Namespace", "numpy.core.multiarray.scalar",
-            "numpy.core.multiarray._reconstruct", "numpy.ndarray", "numpy.dtype", "_codecs.encode");
+            "numpy.core.multiarray._reconstruct", "numpy._core.multiarray.scalar", "numpy._core.multiarray._reconstruct",
+            "numpy.ndarray", "numpy.dtype", "_codecs.encode");
 
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -336,13 +337,6 @@ final class TorchUnpickler {
             allowed.put("torch." + t.name(), new Global("torch", t.name(), Kind.STORAGE_TYPE, t));
         }
         return Collections.unmodifiableMap(allowed);
-    }
-
-    /** The globals a checkpoint may name, for messages. */
-    static String allowedNames() {
-        return String.join(", ", ALLOWED.keySet().stream().filter(n -> !n.startsWith("torch.") || n.startsWith("torch._"))
-                .toList()) + ", torch.FloatStorage and the other torch.*Storage classes; read as placeholders: "
-                + String.join(", ", UNREAD);
     }
 
     private Global global(String module, String name) throws TensorFormatException {

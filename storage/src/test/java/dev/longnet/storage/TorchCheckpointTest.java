@@ -185,6 +185,13 @@ class TorchCheckpointTest {
     }
 
     @Test
+    void aBarePickleIsNamedAsOne() throws IOException {
+        // pickle.dumps({}, protocol=4): PROTO 4, FRAME 2, EMPTY_DICT, STOP
+        Path file = Files.write(dir.resolve("bare.pkl"), new byte[]{(byte) 0x80, 4, (byte) 0x95, 2, 0, 0, 0, 0, 0, 0, 0, '}', '.'});
+        assertFormatError(file, "a bare pickle, not a torch.save checkpoint", () -> TensorFile.open(file));
+    }
+
+    @Test
     void theFactoryStillOpensSafetensors() throws IOException {
         Path file = dir.resolve("x.safetensors");
         new SafetensorsWriter().tensor("a", DType.F16, new long[]{2}, new float[]{1, 2}).write(file);
