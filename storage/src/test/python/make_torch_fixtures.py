@@ -77,6 +77,7 @@ def main():
     save("empty.pt", {})
     save("scalar.pt", {"s": torch.tensor(3.5), "v": torch.tensor([1.0, 2.0])})
     torch.save({"a": torch.ones(2)}, os.path.join(OUT, "legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), os.path.join(OUT, "torchscript.pt"))
     hostile()
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, sort_keys=True)
@@ -144,10 +145,10 @@ def entry(name):
     return zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))       # fixed: the fixtures do not change on rerun
 
 
-def write_zip(name, pkl, storages):
+def write_zip(name, pkl, storages, byteorder="little"):
     with zipfile.ZipFile(os.path.join(OUT, name), "w", compression=zipfile.ZIP_STORED) as z:
         z.writestr(entry("archive/data.pkl"), pkl)
-        z.writestr(entry("archive/byteorder"), "little")
+        z.writestr(entry("archive/byteorder"), byteorder)
         for key, data in storages.items():
             z.writestr(entry("archive/data/" + key), data)
         z.writestr(entry("archive/version"), "3\n")
@@ -167,6 +168,7 @@ def hostile():
               {"0": struct.pack("<2q", 1, 2), "1": floats(2)})
     write_zip("param_state.pt", pickled({"p": ParameterWithState(Rebuild(Storage("0", 4), 1, (3,), (1,)))}),
               {"0": floats(4)})
+    write_zip("big_endian.pt", pickled({"a": Rebuild(Storage("0", 2), 0, (2,), (1,))}), {"0": floats(2)}, "big")
     write_zip("cycle.pt", b"\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.", {})   # d = {}; d["a"] = d
     # the whole storage deflated: a storage must be a slice of the file, so this is refused
     with zipfile.ZipFile(os.path.join(OUT, "deflated.pt"), "w") as z:

@@ -176,6 +176,8 @@ class TorchCheckpointTest {
         refused("cycle.pt", "checkpoint values nest deeper than 64 levels (or hold a cycle)");
         refused("deflated.pt", "storage entry archive/data/0 is compressed (zip method 8)");
         refused("legacy.pt", "legacy torch format");
+        refused("big_endian.pt", "byte order \"big\" is not supported (only little-endian)");
+        refused("torchscript.pt", "a TorchScript archive (torch.jit.save) is not read");
     }
 
     @Test
