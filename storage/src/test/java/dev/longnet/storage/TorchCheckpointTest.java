@@ -162,6 +162,17 @@ class TorchCheckpointTest {
     }
 
     @Test
+    void parametersWithStateReadAsTheirTensor() throws IOException {
+        try (TorchCheckpoint ckpt = TorchCheckpoint.open(fixture("param_state.pt"))) {
+            assertEquals(List.of("p"), List.copyOf(ckpt.names()));
+            assertEquals(1, ckpt.info("p").offset());
+            try (RowWindow w = ckpt.tensor("p").window(0, 3)) {
+                for (int i = 0; i < 3; i++) assertEquals(i + 1, DType.F32.get(w.segment(), i));
+            }
+        }
+    }
+
+    @Test
     void nothingOutsideTheAllowListIsResolved() {
         Path file = fixture("evil_global.pt");
         assertFormatError(file, "global posix.system is not allowed", () -> TorchCheckpoint.open(file));
