@@ -1,5 +1,8 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.model.LongNetModel;
+import dev.longnet.engine.model.ModelConfig;
+import dev.longnet.engine.model.TensorSource;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.SafetensorsWriter;
@@ -25,6 +28,8 @@ import picocli.CommandLine.Parameters;
                 + " are skipped as opaque).",
         "The state dict is the top-level dict, or the one under \"model\" or \"state_dict\". Its f32, f16 and bf16 tensors"
                 + " are copied unchanged, in order; its other entries (int64 counters, say) are named on stderr and left out.",
+        "--config FILE attaches a LongNet decoder configuration (DecoderConfig's fields as JSON, checked against the"
+                + " tensors) so that score and generate can run the file.",
         "OUT is written as OUT.partial and renamed when complete."})
 final class ConvertCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "IN", description = "The checkpoint (.pt or .pth).")
@@ -32,6 +37,10 @@ final class ConvertCommand extends BaseCommand {
 
     @Option(names = "--out", required = true, paramLabel = "OUT", description = "The .safetensors file to write.")
     Path out;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "A JSON file of torchscale's DecoderConfig fields"
+            + " (vocab_size, decoder_embed_dim, ..., segment_length, dilated_ratio) stored as the model's configuration.")
+    Path config;
 
     @Mixin
     ForceOption force;
@@ -51,6 +60,7 @@ final class ConvertCommand extends BaseCommand {
                 throw new IllegalArgumentException(in + ": no f32, f16 or bf16 tensors to convert" + where(file));
             }
             SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt");
+            if (config != null) writer.metadata(ModelConfig.METADATA_KEY, checkedConfig(file).toJson());
             Map<DType, Integer> counts = new EnumMap<>(DType.class);
             long bytes = 0;
             for (String name : file.names()) {
@@ -70,6 +80,22 @@ final class ConvertCommand extends BaseCommand {
                     Files.size(out), Disk.human(Files.size(out)), in));
         }
         return 0;
+    }
+
+    /** The --config file's configuration, after checking that the checkpoint's tensors are that model's. */
+    private ModelConfig checkedConfig(TensorFile file) throws java.io.IOException {
+        ModelConfig model;
+        try {
+            model = ModelConfig.parse(Files.readString(config));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(config + ": " + e.getMessage());
+        }
+        try {
+            LongNetModel.load(model, TensorSource.of(file));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(in + " does not hold the model of " + config + ": " + e.getMessage());
+        }
+        return model;
     }
 
     /** Where tensors were looked for, when none was found. */

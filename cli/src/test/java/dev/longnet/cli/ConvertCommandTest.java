@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.longnet.engine.model.ModelConfig;
+import dev.longnet.engine.model.ModelFile;
 import dev.longnet.storage.SafetensorsFile;
 import dev.longnet.storage.TorchCheckpoint;
 import java.io.IOException;
@@ -56,6 +58,32 @@ class ConvertCommandTest {
         Cli.Run quiet = Cli.run("convert", in.toString(), "--out", out.toString(), "--force", "--quiet");
         assertEquals(0, quiet.code(), quiet.toString());
         assertEquals("", quiet.err());
+    }
+
+    @Test
+    void aConfigMakesTheCheckpointARunnableModel() throws IOException {
+        // torchscale's own LongNetDecoder with learned positions (engine's make_torchscale_decoder_fixtures.py)
+        Path in = fixture("decoder.pt");
+        Path config = fixture("decoder.json");
+        Path out = tmp.resolve("decoder.safetensors");
+        Cli.Run run = Cli.run("convert", in.toString(), "--config", config.toString(), "--out", out.toString());
+        assertEquals(0, run.code(), run.toString());
+        ModelConfig expected = ModelConfig.parse(Files.readString(config));
+        try (SafetensorsFile st = SafetensorsFile.open(out)) {
+            assertEquals(expected, ModelFile.config(st));
+        }
+        assertEquals(expected, ModelFile.load(out).config());
+        Cli.Run info = Cli.run("info", out.toString());
+        assertTrue(info.out().contains("learned positions=64 semantics=torchscale"), info.out());
+
+        Path wrong = Files.writeString(tmp.resolve("wrong.json"), Files.readString(config)
+                .replace("\"decoder_layers\": 2", "\"decoder_layers\": 3"));
+        Cli.Run refused = Cli.run("convert", in.toString(), "--config", wrong.toString(), "--out",
+                tmp.resolve("w.safetensors").toString());
+        assertEquals(1, refused.code(), refused.toString());
+        assertTrue(refused.oneErrorLine() && refused.err().contains("does not hold the model of " + wrong)
+                && refused.err().contains("layers.2."), refused.err());
+        assertFalse(Files.exists(tmp.resolve("w.safetensors")));
     }
 
     @Test
