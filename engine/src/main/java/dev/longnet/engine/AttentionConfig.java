@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
  * the softmax scale. Build one with {@link #builder()} or take a paper preset with {@link #preset}.
  */
 public record AttentionConfig(List<Level> levels, int heads, int headDim, boolean causal, HeadOffsetRule offsetRule,
-                              float scale) {
+                              float scale, Semantics semantics) {
 
     /** Named level sets from SPEC.md "Reference configurations" and the benchmark configuration. */
     public static final Map<String, List<Level>> PRESETS = Map.of(
@@ -29,6 +29,13 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         if (!(scale > 0) || Float.isInfinite(scale)) {
             throw new IllegalArgumentException("softmax scale must be a positive finite number, got " + scale);
         }
+        if (semantics == null) semantics = Semantics.EXACT;
+    }
+
+    /** As the canonical constructor with {@link Semantics#EXACT}. */
+    public AttentionConfig(List<Level> levels, int heads, int headDim, boolean causal, HeadOffsetRule offsetRule,
+                           float scale) {
+        this(levels, heads, headDim, causal, offsetRule, scale, Semantics.EXACT);
     }
 
     public static Builder builder() { return new Builder(); }
@@ -80,6 +87,7 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         private boolean causal;
         private HeadOffsetRule offsetRule = HeadOffsetRule.TORCHSCALE;
         private Float scale;
+        private Semantics semantics = Semantics.EXACT;
 
         public Builder levels(List<Level> levels) { this.levels = levels; return this; }
         public Builder levels(long[] segmentLengths, int[] dilations) { return levels(AttentionConfig.levels(segmentLengths, dilations)); }
@@ -89,10 +97,11 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         public Builder offsetRule(HeadOffsetRule rule) { this.offsetRule = rule; return this; }
         /** The softmax scale; 1/sqrt(headDim) when not set. */
         public Builder scale(float scale) { this.scale = scale; return this; }
+        public Builder semantics(Semantics semantics) { this.semantics = semantics; return this; }
 
         public AttentionConfig build() {
             float s = scale != null ? scale : (float) (1.0 / Math.sqrt(Math.max(headDim, 1)));
-            return new AttentionConfig(levels, heads, headDim, causal, offsetRule, s);
+            return new AttentionConfig(levels, heads, headDim, causal, offsetRule, s, semantics);
         }
     }
 }
