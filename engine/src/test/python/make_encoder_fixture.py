@@ -82,6 +82,14 @@ def main():
             np.save(os.path.join(OUT, "expected%s.npy" % suffix), cls.astype(np.float32))
             np.save(os.path.join(OUT, "expected_all_layers%s.npy" % suffix), layers.astype(np.float32))
 
+        # The bare encoder: its input (the slide encoder's CLS + tiles rows) and its output (after layer_norm).
+        h = model.patch_embed(x) + model.pos_embed[:, model.coords_to_pos(c, model.tile_size), :].squeeze(0)
+        h = torch.cat((model.cls_token + model.pos_embed[:, :1, :], h), dim=1)
+        enc = model.encoder(src_tokens=None, token_embeddings=h, return_all_hiddens=True)
+        np.save(os.path.join(OUT, "encoder_in.npy"), h[0].numpy().astype(np.float32))
+        np.save(os.path.join(OUT, "encoder_out.npy"), enc["encoder_out"][0].numpy().astype(np.float32))
+        np.save(os.path.join(OUT, "encoder_states.npy"), torch.stack([s[0] for s in enc["encoder_states"]]).numpy())
+
     # Position embedding rows at dimension 768: (gx, gy) -> row of the table at 1 + gx*1000 + gy.
     pick = np.array([[0, 0], [0, 1], [1, 0], [3, 7], [999, 999], [123, 456], [500, 2]])
     grid = np.stack([pick[:, 1], pick[:, 0]], 0).astype(np.float32).reshape(2, 1, len(pick), 1)
