@@ -92,6 +92,8 @@ final class SlideEmbedCommand extends BaseCommand {
             result(Json.object().put("tiles", r.tiles()).put("dim", slide.config().dim()).put("layers", slide.config().layers())
                     .put("architecture", slide.architecture().name()).put("global_pool", globalPool)
                     .put("seconds", r.seconds()).put("tiles_per_second", r.tiles() / r.seconds())
+                    .put("row_seconds", r.timings().rowSeconds()).put("attention_seconds", r.timings().attentionSeconds())
+                    .put("weight_gflops_per_second", slide.config().weightFlopsPerToken() * (r.tiles() + 1) / r.timings().rowSeconds() / 1e9)
                     .put("peak_rss_bytes", peak).put("out", out.toString()).toString());
         } else {
             result(String.format(Locale.ROOT, "%,d tiles -> %s (1, %d) in %.2f s (%,.0f tiles/s), peak RSS %s", r.tiles(), out,

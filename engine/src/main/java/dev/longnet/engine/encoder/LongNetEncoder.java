@@ -71,6 +71,8 @@ public final class LongNetEncoder implements AutoCloseable {
     private final float[] normBias;
     private final RowChunks chunks;
     private final DilatedAttention attention;
+    private long rowNanos;
+    private long attentionNanos;
 
     /**
      * @param weights tensors with torchscale's state_dict names under {@code prefix} ("encoder." for a GigaPath
@@ -136,10 +138,15 @@ public final class LongNetEncoder implements AutoCloseable {
                 EncoderLayer layer = EncoderLayer.load(weights, prefix, i, config);
                 double base = (double) i / config.layers();
                 double per = 1.0 / config.layers();
+                long t0 = System.nanoTime();
                 project(layer, x, q, k, v, f -> progress.update(base + per * qkvShare * f));
+                long t1 = System.nanoTime();
                 attention.attend(q, k, v, att, lse);
+                long t2 = System.nanoTime();
                 progress.update(base + per * (qkvShare + attShare));
                 mix(layer, x, att, lse, f -> progress.update(base + per * (qkvShare + attShare + (1 - qkvShare - attShare) * f)));
+                rowNanos += t1 - t0 + System.nanoTime() - t2;
+                attentionNanos += t2 - t1;
                 listener.state(i + 1, x);
             }
         } finally {
@@ -214,6 +221,11 @@ public final class LongNetEncoder implements AutoCloseable {
             progress.update((double) (r0 + c) / n);
         }
     }
+
+    /** Seconds spent so far in the row work (layer norms, projections, FFN) and in the attention. */
+    public record Timings(double rowSeconds, double attentionSeconds) { }
+
+    public Timings timings() { return new Timings(rowNanos / 1e9, attentionNanos / 1e9); }
 
     /** The encoder's layer_norm over rows (count·dim floats) in place; a no-op when the encoder has none. */
     public void finalNorm(float[] rows, int count) {

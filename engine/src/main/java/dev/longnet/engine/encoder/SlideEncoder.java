@@ -67,7 +67,7 @@ public final class SlideEncoder implements AutoCloseable {
     }
 
     /** The embeddings: the final one (dim floats) and, when asked for, one per encoder state ((depth + 1) × dim). */
-    public record Result(float[] embedding, float[][] layers, long tiles, double seconds) { }
+    public record Result(float[] embedding, float[][] layers, long tiles, double seconds, LongNetEncoder.Timings timings) { }
 
     private final Architecture architecture;
     private final TensorSource source;
@@ -190,7 +190,7 @@ public final class SlideEncoder implements AutoCloseable {
                 if (allLayers) layers[index] = pool(states, globalPool, null, normW, normB);
             }, f -> progress.update(embedShare + (1 - embedShare) * f));
             float[] out = pool(x, globalPool, encoder, normW, normB);
-            return new Result(out, layers, n, (System.nanoTime() - start) / 1e9);
+            return new Result(out, layers, n, (System.nanoTime() - start) / 1e9, encoder.timings());
         } finally {
             x.discard();
         }
