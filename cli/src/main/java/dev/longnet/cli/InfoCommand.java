@@ -2,6 +2,9 @@ package dev.longnet.cli;
 
 import dev.longnet.engine.model.ModelConfig;
 import dev.longnet.engine.model.ModelFile;
+import dev.longnet.engine.model.TensorSource;
+import dev.longnet.engine.encoder.EncoderFile;
+import dev.longnet.engine.encoder.SlideEncoder;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.SafetensorsFile;
@@ -73,6 +76,7 @@ final class InfoCommand extends BaseCommand {
                 ModelConfig config = ModelFile.config(st);
                 out().printf(Locale.ROOT, "  model: LongNet decoder, %s, %,d parameters%n", config, config.parameterCount());
             }
+            describeEncoder(TensorSource.of(st));
             if (!metadata.isEmpty()) {
                 out().println("  __metadata__: " + metadata.entrySet().stream()
                         .map(e -> printable(e.getKey()) + "=" + printable(e.getValue())).collect(Collectors.joining(", ")));
@@ -82,6 +86,28 @@ final class InfoCommand extends BaseCommand {
                 out().printf(Locale.ROOT, "  %s: shape %s, %s, %d bytes (%s)%n", printable(name), shape(t.shape()), type(t.dtype()),
                         t.byteSize(), Disk.human(t.byteSize()));
             }
+        }
+    }
+
+    /** A GigaPath slide encoder's or a bare LongNet encoder's architecture, when the tensors are one. */
+    private void describeEncoder(TensorSource source) throws IOException {
+        boolean slide = source.names().stream().anyMatch(n -> n.endsWith("patch_embed.proj.weight"));
+        boolean encoder = !slide && source.names().stream().anyMatch(n -> n.endsWith("layers.0.ffn.fc1.weight"))
+                && source.names().stream().noneMatch(n -> n.endsWith("embed_tokens.weight"));
+        try {
+            if (slide) {
+                SlideEncoder.Architecture a = SlideEncoder.inspect(source);
+                out().printf(Locale.ROOT, "  model: GigaPath slide encoder %s; attention: 16 heads, segments %s,"
+                        + " dilations 1,2,4,8,16, semantics: torchscale%n", a, Arrays.stream(SlideEncoder.segmentLengths(262144, 256))
+                        .mapToObj(Long::toString).collect(Collectors.joining(",")));
+            } else if (encoder) {
+                EncoderFile e = EncoderFile.inspect(source);
+                out().printf(Locale.ROOT, "  model: LongNet encoder, dim %d, %d layers, ffn %d%s%s; semantics: torchscale%n",
+                        e.dim(), e.layers(), e.ffnDim(), e.finalNorm() ? ", final layer_norm" : "",
+                        e.prefix().isEmpty() ? "" : ", tensors under '" + printable(e.prefix()) + "'");
+            }
+        } catch (IllegalArgumentException bad) {
+            out().println("  model: " + printable(bad.getMessage()));
         }
     }
 

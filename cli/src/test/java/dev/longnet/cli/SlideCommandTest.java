@@ -180,6 +180,14 @@ class SlideCommandTest {
     }
 
     @Test
+    void infoNamesTheArchitecture() {
+        Cli.Run r = Cli.run("info", f("tiny.safetensors").toString());
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("model: GigaPath slide encoder LongNetViT (in_chans 48, dim 32, depth 2, ffn 128)")
+                && r.out().contains("semantics: torchscale"), r.out());
+    }
+
+    @Test
     void encodeRunsTheBareEncoder() throws IOException {
         Path out = tmp.resolve("h.npy"), states = tmp.resolve("s.npy");
         Cli.Run r = Cli.run(args("encode", "--model", f("tiny.safetensors").toString(), "--in", f("encoder_in.npy").toString(),
