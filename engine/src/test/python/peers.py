@@ -92,7 +92,8 @@ def install():
     timm = _stub("timm", create_model=create_model)
     timm.models = _stub("timm.models")
     timm.models.registry = _stub("timm.models.registry", register_model=register_model)
-    timm.models.layers = _stub("timm.models.layers")
+    timm.models.layers = _stub("timm.models.layers",                 # torchscale's DropPath: identity at inference
+                               drop_path=lambda x, drop_prob=0.0, training=False: x)
     _stub("huggingface_hub", hf_hub_download=lambda *a, **kw: None)
     _stub("apex")                                      # no FusedLayerNorm: torch's LayerNorm is used
     for var in ("LONGNET_TORCHSCALE", "LONGNET_GIGAPATH"):

@@ -2,7 +2,6 @@ package dev.longnet.cli;
 
 import dev.longnet.engine.model.ModelConfig;
 import dev.longnet.engine.model.ModelFile;
-import dev.longnet.engine.model.TensorSource;
 import dev.longnet.engine.encoder.EncoderFile;
 import dev.longnet.engine.encoder.SlideEncoder;
 import dev.longnet.storage.Disk;
@@ -76,7 +75,7 @@ final class InfoCommand extends BaseCommand {
                 ModelConfig config = ModelFile.config(st);
                 out().printf(Locale.ROOT, "  model: LongNet decoder, %s, %,d parameters%n", config, config.parameterCount());
             }
-            describeEncoder(TensorSource.of(st));
+            describeEncoder(dev.longnet.engine.encoder.ShapedTensors.of(st));
             if (!metadata.isEmpty()) {
                 out().println("  __metadata__: " + metadata.entrySet().stream()
                         .map(e -> printable(e.getKey()) + "=" + printable(e.getValue())).collect(Collectors.joining(", ")));
@@ -90,7 +89,7 @@ final class InfoCommand extends BaseCommand {
     }
 
     /** A GigaPath slide encoder's or a bare LongNet encoder's architecture, when the tensors are one. */
-    private void describeEncoder(TensorSource source) throws IOException {
+    private void describeEncoder(dev.longnet.engine.encoder.ShapedTensors source) throws IOException {
         boolean slide = source.names().stream().anyMatch(n -> n.endsWith("patch_embed.proj.weight"));
         boolean encoder = !slide && source.names().stream().anyMatch(n -> n.endsWith("layers.0.ffn.fc1.weight"))
                 && source.names().stream().noneMatch(n -> n.endsWith("embed_tokens.weight"));

@@ -2,7 +2,6 @@ package dev.longnet.engine.encoder;
 
 import dev.longnet.engine.Level;
 import dev.longnet.engine.Semantics;
-import dev.longnet.engine.model.TensorSource;
 import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
@@ -19,7 +18,7 @@ import java.util.regex.Pattern;
 public record EncoderFile(String prefix, int dim, int layers, int ffnDim, boolean finalNorm) {
     private static final Pattern LAYER = Pattern.compile("layers\\.(\\d+)\\.");
 
-    public static EncoderFile inspect(TensorSource source) throws IOException {
+    public static EncoderFile inspect(ShapedTensors source) throws IOException {
         String key = "layers.0.ffn.fc1.weight";
         List<String> found = source.names().stream().filter(n -> n.endsWith(key)).sorted().toList();
         if (found.size() != 1) {

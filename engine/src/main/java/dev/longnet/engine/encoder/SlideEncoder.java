@@ -74,7 +74,7 @@ public final class SlideEncoder implements AutoCloseable {
     private final EncoderConfig config;
     private final LongNetEncoder.Options options;
 
-    public SlideEncoder(TensorSource source, Settings settings, LongNetEncoder.Options options) throws IOException {
+    public SlideEncoder(ShapedTensors source, Settings settings, LongNetEncoder.Options options) throws IOException {
         this.architecture = inspect(source);
         this.source = source;
         this.options = options;
@@ -93,7 +93,7 @@ public final class SlideEncoder implements AutoCloseable {
      * a LongNetViT of that shape (gigapath's non-persistent pos_embed table, if stored, is allowed and unused).
      * Tensor names may share a prefix (e.g. "model.").
      */
-    public static Architecture inspect(TensorSource source) throws IOException {
+    public static Architecture inspect(ShapedTensors source) throws IOException {
         String key = "patch_embed.proj.weight";
         List<String> found = source.names().stream().filter(n -> n.endsWith(key)).sorted().toList();
         if (found.size() != 1) {

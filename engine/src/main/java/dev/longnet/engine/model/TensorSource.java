@@ -13,9 +13,6 @@ import java.util.Set;
 public interface TensorSource {
     Set<String> names();
 
-    /** The tensor's shape (errors name the tensor when it is missing). */
-    long[] shape(String name) throws IOException;
-
     /** The tensor's values as float, after checking its shape; errors name the tensor. */
     float[] read(String name, long... shape) throws IOException;
 
@@ -25,13 +22,6 @@ public interface TensorSource {
     static TensorSource of(Map<String, Tensor> tensors) {
         return new TensorSource() {
             @Override public Set<String> names() { return tensors.keySet(); }
-
-            @Override
-            public long[] shape(String name) {
-                Tensor t = tensors.get(name);
-                if (t == null) throw new IllegalArgumentException("missing tensor \"" + name + "\"");
-                return t.shape().clone();
-            }
 
             @Override
             public float[] read(String name, long... shape) {
@@ -46,14 +36,6 @@ public interface TensorSource {
     static TensorSource of(SafetensorsFile file) {
         return new TensorSource() {
             @Override public Set<String> names() { return file.names(); }
-
-            @Override
-            public long[] shape(String name) throws IOException {
-                if (!file.names().contains(name)) {
-                    throw new IllegalArgumentException(file.path() + ": missing tensor \"" + name + "\"");
-                }
-                return file.info(name).shape().clone();
-            }
 
             @Override
             public float[] read(String name, long... shape) throws IOException {

@@ -2,7 +2,6 @@ package dev.longnet.engine.encoder;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Semantics;
-import dev.longnet.engine.model.TensorSource;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
 import dev.longnet.storage.SafetensorsFile;
@@ -30,8 +29,8 @@ final class Fixture {
                 semantics);
     }
 
-    static TensorSource weights() throws IOException {
-        return TensorSource.of(SafetensorsFile.open(file("tiny.safetensors")));
+    static ShapedTensors weights() throws IOException {
+        return ShapedTensors.of(SafetensorsFile.open(file("tiny.safetensors")));
     }
 
     static float[] npy(String name) throws IOException {

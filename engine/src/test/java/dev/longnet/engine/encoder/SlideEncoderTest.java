@@ -107,14 +107,14 @@ class SlideEncoderTest {
 
     @Test
     void anotherArchitectureNamesMissingAndExtraTensors() throws IOException {
-        TensorSource full = Fixture.weights();
+        ShapedTensors full = Fixture.weights();
         Map<String, TensorSource.Tensor> tensors = new HashMap<>();
         for (String n : full.names()) {
             if (n.startsWith("encoder.layers.1.ffn.ffn_layernorm")) continue;
             tensors.put(n, new TensorSource.Tensor(full.shape(n), full.read(n, full.shape(n))));
         }
         tensors.put("head.weight", new TensorSource.Tensor(new long[]{2, 32}, new float[64]));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SlideEncoder.inspect(TensorSource.of(tensors)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SlideEncoder.inspect(ShapedTensors.of(tensors)));
         assertTrue(e.getMessage().contains("2 missing tensors (encoder.layers.1.ffn.ffn_layernorm.bias")
                 && e.getMessage().contains("1 unexpected tensors (head.weight)"), e.getMessage());
         SlideEncoder.Architecture a = SlideEncoder.inspect(full);
