@@ -9,6 +9,7 @@ import dev.longnet.cluster.HazelcastSetup;
 import dev.longnet.cluster.JobSpec;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
+import dev.longnet.engine.Semantics;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +53,10 @@ final class ClusterAttend {
             throw new Failure("--cluster: " + e.getMessage());
         }
         AttentionConfig levels = options.build(1, 1);                       // levels and options; heads come from q
+        if (levels.semantics() != Semantics.EXACT) {
+            throw new Failure("--cluster computes the exact semantics only; run --semantics torchscale on one machine"
+                    + " (without --cluster)");
+        }
         long[] w = levels.levels().stream().mapToLong(Level::segmentLength).toArray();
         int[] r = levels.levels().stream().mapToInt(Level::dilation).toArray();
         JobSpec spec = new JobSpec(q.toString(), k.toString(), v.toString(), out.toString(), w, r, levels.causal(),

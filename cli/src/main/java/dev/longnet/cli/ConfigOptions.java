@@ -3,6 +3,7 @@ package dev.longnet.cli;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.HeadOffsetRule;
 import dev.longnet.engine.Level;
+import dev.longnet.engine.Semantics;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -43,6 +44,12 @@ public final class ConfigOptions {
             description = "Head-offset rule: torchscale or paper (default: ${DEFAULT-VALUE}).")
     HeadOffsetRule offsets;
 
+    @Option(names = "--semantics", paramLabel = "S", defaultValue = "exact", converter = SemanticsConverter.class,
+            completionCandidates = SemanticsNames.class,
+            description = "Operator: exact (SPEC.md) or torchscale (its padding and shifted segments, as trained"
+                    + " torchscale/GigaPath weights expect) (default: ${DEFAULT-VALUE}).")
+    Semantics semantics;
+
     @Option(names = "--scale", paramLabel = "S", description = "Softmax scale (default: 1/sqrt(headDim)).")
     Float scale;
 
@@ -61,7 +68,8 @@ public final class ConfigOptions {
         try {
             String name = preset != null || segments != null || dilations != null ? preset : defaultPreset;
             AttentionConfig.Builder builder = name != null ? presetBuilder(name) : AttentionConfig.builder().levels(levels());
-            builder.heads(heads).headDim(headDim).causal(causal).offsetRule(offsets);
+            builder.heads(heads).headDim(headDim).causal(causal).offsetRule(offsets)
+                    .semantics(semantics != null ? semantics : Semantics.EXACT);
             if (scale != null) builder.scale(scale);
             return builder.build();
         } catch (IllegalArgumentException e) {
@@ -81,6 +89,9 @@ public final class ConfigOptions {
                 "--dilations", config.levels().stream().map(l -> Integer.toString(l.dilation())).collect(Collectors.joining(",")),
                 "--offsets", config.offsetRule().name().toLowerCase(Locale.ROOT), "--scale", Float.toString(config.scale())));
         if (config.causal()) args.add("--causal");
+        if (config.semantics() != Semantics.EXACT) {
+            args.addAll(List.of("--semantics", config.semantics().name().toLowerCase(Locale.ROOT)));
+        }
         return args;
     }
 
@@ -109,6 +120,21 @@ public final class ConfigOptions {
                 throw new TypeConversionException(e.getMessage());
             }
         }
+    }
+
+    public static final class SemanticsConverter implements ITypeConverter<Semantics> {
+        @Override
+        public Semantics convert(String value) {
+            try {
+                return Semantics.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    public static final class SemanticsNames extends ArrayList<String> {
+        public SemanticsNames() { super(List.of("exact", "torchscale")); }
     }
 
     public static final class OffsetNames extends ArrayList<String> {

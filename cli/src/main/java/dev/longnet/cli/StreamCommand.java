@@ -85,6 +85,11 @@ final class StreamCommand extends BaseCommand {
     @Override
     protected int execute() throws Exception {
         AttentionConfig attention = config.build(heads, headDim);
+        try {
+            AttentionStream.requireStreamable(attention);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
         if (snapshotEvery != null && (snapshotEvery < 1 || state == null)) {
             throw usage(snapshotEvery < 1 ? "--snapshot-every must be >= 1" : "--snapshot-every needs --state DIR");
         }

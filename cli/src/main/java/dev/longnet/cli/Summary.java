@@ -46,6 +46,7 @@ final class Summary {
                 .put("headDim", config.headDim())
                 .put("causal", config.causal())
                 .put("offsets", config.offsetRule().name().toLowerCase(Locale.ROOT))
-                .put("scale", config.scale());
+                .put("scale", config.scale())
+                .put("semantics", config.semantics().name().toLowerCase(Locale.ROOT));
     }
 }

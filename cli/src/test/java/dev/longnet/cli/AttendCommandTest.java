@@ -58,6 +58,24 @@ class AttendCommandTest {
     }
 
     @Test
+    void torchscaleSemanticsFlag() throws IOException {
+        // (64, 3) shifts its later segments under torchscale semantics; the default, exact, does not.
+        Cli.Run run = attend("--segments", "16,64", "--dilations", "1,3", "--semantics", "torchscale", "--json");
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().contains("\"semantics\":\"torchscale\""), run.out());
+        AttentionConfig torchscale = AttentionConfig.builder().levels(new long[]{16, 64}, new int[]{1, 3})
+                .heads(HEADS).headDim(D).semantics(dev.longnet.engine.Semantics.TORCHSCALE).build();
+        assertMatchesReference(torchscale, 1e-5);
+        Cli.Run exact = attend("--segments", "16,64", "--dilations", "1,3", "--force", "--quiet");
+        assertEquals(0, exact.code(), exact.toString());
+        assertMatchesReference(AttentionConfig.builder().levels(new long[]{16, 64}, new int[]{1, 3}).heads(HEADS)
+                .headDim(D).build(), 1e-5);
+        Cli.Run bad = attend("--segments", "16", "--dilations", "1", "--semantics", "fast", "--force");
+        assertEquals(2, bad.code(), bad.toString());
+        assertTrue(bad.oneErrorLine() && bad.err().contains("unknown semantics 'fast'"), bad.toString());
+    }
+
+    @Test
     void computesTheReferenceAndPrintsOneSummaryLine() throws IOException {
         Cli.Run run = attend("--segments", "64,128", "--dilations", "1,2", "--threads", "2");
         assertEquals(0, run.code(), run.toString());
@@ -106,11 +124,11 @@ class AttendCommandTest {
         assertEquals(1, json.lines().count());
         assertTrue(json.startsWith("{\"tokens\":300,\"seconds\":") && json.endsWith("}}"), json);
         for (String key : new String[]{"tokensPerSecond", "gflops", "peakRssBytes", "backend", "config", "segments",
-                "dilations", "heads", "headDim", "causal", "offsets", "scale"}) {
+                "dilations", "heads", "headDim", "causal", "offsets", "scale", "semantics"}) {
             assertTrue(json.contains("\"" + key + "\":"), key + " in " + json);
         }
         assertTrue(json.contains("\"config\":{\"segments\":[64],\"dilations\":[1],\"heads\":3,\"headDim\":8,"
-                + "\"causal\":false,\"offsets\":\"torchscale\",\"scale\":0.35355338}"), json);
+                + "\"causal\":false,\"offsets\":\"torchscale\",\"scale\":0.35355338,\"semantics\":\"exact\"}"), json);
         assertTrue(json.contains("\"backend\":\"cpu\""), json);
     }
 

@@ -105,6 +105,11 @@ class ClusterCommandTest {
                 "paper", "--cluster", "127.0.0.1:1", "--out-dtype", "f16");
         assertEquals(2, f16.code(), f16.toString());
         assertTrue(f16.oneErrorLine() && f16.err().contains("--cluster"), f16.toString());
+        Cli.Run torchscale = Cli.run("attend", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy",
+                "--preset", "paper", "--cluster", "127.0.0.1:1", "--semantics", "torchscale");
+        assertEquals(2, torchscale.code(), torchscale.toString());
+        assertTrue(torchscale.oneErrorLine() && torchscale.err().contains("--semantics torchscale is not supported"
+                + " with --cluster"), torchscale.toString());
     }
 
     private void startMember(int port, String list, long stagePauseMillis) throws IOException {

@@ -30,7 +30,7 @@ class MainTest {
         }
         Cli.Run attend = Cli.run("attend", "--help");
         for (String flag : new String[]{"--q=Q.npy", "--segments=W", "--dilations=R", "--preset=NAME", "--causal",
-                "--offsets=RULE", "--scale=S", "--threads=T", "--backend=B", "--out-dtype=TYPE", "--force", "--json",
+                "--offsets=RULE", "--semantics=S", "--scale=S", "--threads=T", "--backend=B", "--out-dtype=TYPE", "--force", "--json",
                 "--restart", "--check-finite", "--cluster=HOST[:PORT],...", "--cluster-name=NAME"}) {
             assertTrue(attend.out().contains(flag), flag);
         }

@@ -85,6 +85,24 @@ class StreamCommandTest {
 
     @ParameterizedTest
     @CsvSource({"false", "true"})
+    void streamEqualsAttendUnderTorchscaleSemantics(boolean causal) throws IOException {
+        List<String> config = new ArrayList<>(List.of("--segments", "64,201", "--dilations", "1,3", "--semantics",
+                "torchscale"));
+        if (causal) config.add("--causal");
+        byte[] expected = attendAndTokens("f32", config);
+        Path rows = tmp.resolve("rows");
+        Cli.Run run = stream("f32", config, tmp.resolve("tokens"), rows, "--threads", "2");
+        assertEquals(0, run.code(), run.toString());
+        assertArrayEquals(expected, Files.readAllBytes(rows));
+        // w = 200 is not a multiple of r = 3: its segments shift past row 200, which a stream cannot follow.
+        List<String> shifting = List.of("--segments", "64,200", "--dilations", "1,3", "--semantics", "torchscale");
+        Cli.Run refused = stream("f32", shifting, tmp.resolve("tokens"), tmp.resolve("refused"));
+        assertTrue(refused.code() == 2 && refused.oneErrorLine()
+                && refused.err().contains("level (w=200, r=3) shifts its later segments"), refused.toString());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"false", "true"})
     void anInterruptedStreamResumesFromItsSnapshot(boolean causal) throws IOException {
         List<String> config = new ArrayList<>(List.of("--segments", "64,200", "--dilations", "1,3"));
         if (causal) config.add("--causal");

@@ -29,13 +29,18 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         if (!(scale > 0) || Float.isInfinite(scale)) {
             throw new IllegalArgumentException("softmax scale must be a positive finite number, got " + scale);
         }
-        if (semantics == null) semantics = Semantics.EXACT;
+        if (semantics == null) throw new IllegalArgumentException("a semantics is needed (exact or torchscale)");
     }
 
-    /** As the canonical constructor with {@link Semantics#EXACT}. */
+    /** With SPEC.md's exact semantics. */
     public AttentionConfig(List<Level> levels, int heads, int headDim, boolean causal, HeadOffsetRule offsetRule,
                            float scale) {
         this(levels, heads, headDim, causal, offsetRule, scale, Semantics.EXACT);
+    }
+
+    /** This configuration with other levels (same heads, causality, rule, scale and semantics). */
+    public AttentionConfig withLevels(List<Level> other) {
+        return new AttentionConfig(other, heads, headDim, causal, offsetRule, scale, semantics);
     }
 
     public static Builder builder() { return new Builder(); }
@@ -77,7 +82,8 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         return "segments=" + levels.stream().map(l -> Long.toString(l.segmentLength())).collect(Collectors.joining(","))
                 + " dilations=" + levels.stream().map(l -> Integer.toString(l.dilation())).collect(Collectors.joining(","))
                 + " heads=" + heads + " headDim=" + headDim + " causal=" + causal + " offsets="
-                + offsetRule.name().toLowerCase(Locale.ROOT) + " scale=" + scale;
+                + offsetRule.name().toLowerCase(Locale.ROOT) + " scale=" + scale
+                + " semantics=" + semantics.name().toLowerCase(Locale.ROOT);
     }
 
     public static final class Builder {
@@ -97,6 +103,7 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         public Builder offsetRule(HeadOffsetRule rule) { this.offsetRule = rule; return this; }
         /** The softmax scale; 1/sqrt(headDim) when not set. */
         public Builder scale(float scale) { this.scale = scale; return this; }
+        /** Which operator: {@link Semantics#EXACT} (default) or torchscale's. */
         public Builder semantics(Semantics semantics) { this.semantics = semantics; return this; }
 
         public AttentionConfig build() {

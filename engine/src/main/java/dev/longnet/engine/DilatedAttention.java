@@ -164,7 +164,15 @@ public final class DilatedAttention implements AutoCloseable {
                             n, pass.levels().getLast(), p, unitsDone, unitsTotal));
                     continue;
                 }
-                try (Windows windows = Windows.open(unit.windowFirst(), unit.windowRows(), !pass.split(), q, k, v, out, lse);
+                long inFirst = unit.windowFirst();
+                long inEnd = unit.windowFirst() + unit.windowRows();
+                PaddedLayout layout = PaddedLayout.of(config.levels().get(pass.levels().getFirst()), n);
+                if (config.semantics() == Semantics.TORCHSCALE && layout.shifted()) {   // alone in its pass
+                    inFirst = layout.inputFirst(unit.windowFirst());
+                    inEnd = layout.inputEnd(unit.windowFirst() + unit.windowRows());
+                }
+                try (Windows windows = Windows.open(unit.windowFirst(), unit.windowRows(), inFirst, inEnd - inFirst,
+                        !pass.split(), q, k, v, out, lse);
                      UnitRows rows = UnitRows.of(unit, windows, out, lse)) {
                     requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
                             windows.out().segment(), windows.lse().segment());
@@ -179,6 +187,7 @@ public final class DilatedAttention implements AutoCloseable {
                             unitTiles += run(tiles(level, n, windows, unit, block, blocks), q, k, v);
                             if (blocks > 1) windows.dropKeys(level, n, (long) block * keyBlockRows, keyBlockRows);
                         }
+                        if (config.semantics() == Semantics.TORCHSCALE) padding(level, n, windows, unit);
                         doneFlops += totalFlops * shareOf(level, n, unit.rows());
                         boolean last = i == pass.levels().size() - 1;
                         if (last) log.end(unit, unitTiles, rows.out(), rows.lse());
@@ -230,8 +239,13 @@ public final class DilatedAttention implements AutoCloseable {
         boolean causal = config.causal();
         long w = level.effectiveSegment(n);
         int r = level.dilation();
-        long firstSegment = windows.first / w;
-        long endSegment = (windows.first + windows.rows + w - 1) / w;
+        // Under torchscale semantics segment s writes output rows from s·P (P = g when the level shifts) and its
+        // queries stop at row N (a shifted segment's last rows may fall past it).
+        PaddedLayout layout = PaddedLayout.of(level, n);
+        boolean padded = config.semantics() == Semantics.TORCHSCALE;
+        long period = padded ? layout.outputPeriod() : w;
+        long firstSegment = windows.first / period;
+        long endSegment = Math.ceilDiv(windows.first + windows.rows, period);
         List<Tile> tiles = new ArrayList<>();
         for (int h = 0; h < heads; h++) {
             int o = config.offset(level, h);
@@ -241,12 +255,14 @@ public final class DilatedAttention implements AutoCloseable {
                 long segmentRows = Math.min(w, n - s * w);
                 int m = Level.viewRows(segmentRows, r, o);
                 if (m == 0) continue;
-                long row = s * w + o - windows.first;                     // first view row, relative to the window
-                // The view rows whose positions are the unit's query rows (all of them unless the pass is split).
-                int from = (int) Math.clamp(Math.ceilDiv(unit.firstRow() - s * w - o, (long) r), 0, m);
-                int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * w - o, (long) r), 0, m);
+                int queries = padded ? Math.min(m, layout.outputRows(s, o)) : m;
+                long inRow = s * w + o - windows.inFirst;                 // first view row, relative to the windows
+                long outRow = s * period + o - windows.first;
+                // The view rows whose output rows are the unit's query rows (all of them unless the pass is split).
+                int from = (int) Math.clamp(Math.ceilDiv(unit.firstRow() - s * period - o, (long) r), 0, queries);
+                int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * period - o, (long) r), 0, queries);
                 if (to <= from) continue;
-                Tile.Views views = windows.views(row, r, m, h, heads, d);
+                Tile.Views views = windows.views(inRow, outRow, r, m, queries, h, heads, d);
                 if (blocks > 1) {
                     int k0 = block * keyBlockRows;
                     int k1 = Math.min(m, k0 + keyBlockRows);
@@ -273,6 +289,58 @@ public final class DilatedAttention implements AutoCloseable {
             if (!group.isEmpty()) tiles.add(new Tile(group));
         }
         return tiles;
+    }
+
+    /**
+     * The zero rows of torchscale's padded layout for one level and a unit's query rows, after its real keys
+     * ({@link Padding}): not causal, each real query of a phase with z padded rows merges z zero keys; every zero
+     * query whose output row is below N merges its attention of the phase's keys. Rows are disjoint across heads,
+     * so the bits do not depend on the threads.
+     */
+    private void padding(Level level, long n, Windows windows, Schedule.Unit unit) throws IOException {
+        int heads = config.heads();
+        int d = config.headDim();
+        boolean causal = config.causal();
+        PaddedLayout layout = PaddedLayout.of(level, n);
+        int r = level.dilation();
+        long period = layout.outputPeriod();
+        long sl = layout.sl();
+        int phase = layout.phaseRows();
+        long firstSegment = windows.first / period;
+        long endSegment = Math.ceilDiv(windows.first + windows.rows, period);
+        List<Callable<Void>> calls = new ArrayList<>(heads);
+        for (int head = 0; head < heads; head++) {
+            int h = head;
+            calls.add(() -> {
+                float[] o = new float[d];
+                float[] zeros = new float[d];
+                float[] scratch = new float[d];
+                int offset = config.offset(level, h);
+                for (long s = firstSegment; s < endSegment; s++) {
+                    int m = layout.realRows(s, offset);
+                    int rows = layout.outputRows(s, offset);
+                    int from = (int) Math.clamp(Math.ceilDiv(unit.firstRow() - s * period - offset, (long) r), 0, rows);
+                    int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * period - offset, (long) r), 0, rows);
+                    if (to <= from) continue;
+                    Tile.Views views = windows.views(s * sl + offset - windows.inFirst, s * period + offset - windows.first,
+                            r, m, rows, h, heads, d);
+                    if (!causal && m > 0 && m < phase) {
+                        float zeroLse = Padding.zeroKeysLse(phase - m);
+                        for (int j = from; j < Math.min(to, m); j++) {
+                            LogSumExp.merge(views.out(), views.lse(), j, zeros, 0, zeroLse, scratch);
+                        }
+                    }
+                    for (int j = Math.max(from, m); j < to; j++) {
+                        int count = causal ? j + 1 : phase;
+                        if (m == 0 && count == 1) continue;               // lse exactly 0: torchscale masks it
+                        float l = Padding.zeroQuery(views.v(), m, count, o, scratch);
+                        LogSumExp.merge(views.out(), views.lse(), j, o, 0, l, scratch);
+                    }
+                }
+                return null;
+            });
+        }
+        Parallel.runAll(pool, calls);
     }
 
     private int run(List<Tile> tiles, TensorRows q, TensorRows k, TensorRows v) throws IOException {
@@ -315,14 +383,19 @@ public final class DilatedAttention implements AutoCloseable {
     }
 
     /** The five windows of one span of rows; closing unmaps them. */
-    private record Windows(long first, long rows, RowWindow q, RowWindow k, RowWindow v, RowWindow out, RowWindow lse,
-                           DType qType, DType kType, DType vType) implements AutoCloseable {
-        /** willNeed: read q, k and v ahead (not for a split pass, whose units each read a part of a long window). */
-        static Windows open(long first, long rows, boolean willNeed, TensorRows q, TensorRows k, TensorRows v,
-                            TensorRows out, TensorRows lse) throws IOException {
+    private record Windows(long first, long rows, long inFirst, long inRows, RowWindow q, RowWindow k, RowWindow v,
+                           RowWindow out, RowWindow lse, DType qType, DType kType, DType vType) implements AutoCloseable {
+        /**
+         * Output (and lse) rows [first, first + rows) and input rows [inFirst, inFirst + inRows) (the same rows except
+         * for a shifted level under torchscale semantics). willNeed: read q, k and v ahead (not for a split pass,
+         * whose units each read a part of a long window).
+         */
+        static Windows open(long first, long rows, long inFirst, long inRows, boolean willNeed, TensorRows q,
+                            TensorRows k, TensorRows v, TensorRows out, TensorRows lse) throws IOException {
             List<RowWindow> opened = new ArrayList<>();
             try {
-                for (TensorRows t : List.of(q, k, v, out, lse)) opened.add(t.window(first, rows));
+                for (TensorRows t : List.of(q, k, v)) opened.add(t.window(inFirst, inRows));
+                for (TensorRows t : List.of(out, lse)) opened.add(t.window(first, rows));
             } catch (IOException | RuntimeException e) {
                 opened.forEach(RowWindow::close);
                 throw e;
@@ -331,22 +404,27 @@ public final class DilatedAttention implements AutoCloseable {
             // Writes into a sparse file must not read around themselves (readahead would fill the file).
             opened.get(3).advise(Advice.RANDOM);
             opened.get(4).advise(Advice.RANDOM);
-            return new Windows(first, rows, opened.get(0), opened.get(1), opened.get(2), opened.get(3), opened.get(4),
+            return new Windows(first, rows, inFirst, inRows, opened.get(0), opened.get(1), opened.get(2), opened.get(3), opened.get(4),
                     q.dtype(), k.dtype(), v.dtype());
         }
 
-        /** Views of one dilated phase of head h: m rows from window row {@code row}, {@code r} rows apart. */
-        Tile.Views views(long row, int r, int m, int h, int heads, int d) {
-            long element = (row * heads + h) * d;
+        /**
+         * Views of one dilated phase of head h, {@code r} rows apart: m key (and value) rows from input window row
+         * {@code inRow}, the first {@code queries} of them as queries, whose output rows start at output window row
+         * {@code outRow} (the same row except under torchscale semantics).
+         */
+        Tile.Views views(long inRow, long outRow, int r, int m, int queries, int h, int heads, int d) {
+            long element = (inRow * heads + h) * d;
+            long outElement = (outRow * heads + h) * d;
             long rowStride = (long) r * heads;
             long stride = rowStride * d;
             return new Tile.Views(
-                    new View(q.segment(), qType, element, stride, m, d),
+                    new View(q.segment(), qType, element, stride, Math.min(queries, m), d),
                     new View(k.segment(), kType, element, stride, m, d),
                     new View(v.segment(), vType, element, stride, m, d),
-                    new View(out.segment(), DType.F32, element, stride, m, d),
-                    new View(lse.segment(), DType.F32, row * heads + h, rowStride, m, 1),
-                    first + row, first + row, r, h);
+                    new View(out.segment(), DType.F32, outElement, stride, queries, d),
+                    new View(lse.segment(), DType.F32, outRow * heads + h, rowStride, queries, 1),
+                    inFirst + inRow, inFirst + inRow, r, h);
         }
 
         /**
@@ -357,10 +435,10 @@ public final class DilatedAttention implements AutoCloseable {
         void dropKeys(Level level, long n, long k0, long count) {
             long w = level.effectiveSegment(n);
             int r = level.dilation();
-            long rowBytes = k.segment().byteSize() / rows;
-            for (long s = first / w; s * w < first + rows; s++) {
-                long lo = Math.max(first, s * w + k0 * r) - first;
-                long hi = Math.min(Math.min(first + rows, (s + 1) * w), s * w + (k0 + count) * r) - first;
+            long rowBytes = k.segment().byteSize() / inRows;
+            for (long s = inFirst / w; s * w < inFirst + inRows; s++) {
+                long lo = Math.max(inFirst, s * w + k0 * r) - inFirst;
+                long hi = Math.min(Math.min(inFirst + inRows, (s + 1) * w), s * w + (k0 + count) * r) - inFirst;
                 if (hi <= lo) continue;
                 for (RowWindow keys : List.of(k, v)) {
                     // Only file mappings: on anonymous memory DONT_NEED would zero the pages.
@@ -409,6 +487,7 @@ public final class DilatedAttention implements AutoCloseable {
         record Views(View q, View k, View v, View out, View lse, long queryRow, long keyRow, int dilation, int head) {
             /** Queries from view row {@code qa} on, keys [k0, k1). */
             Views slice(int qa, int qRows, int k0, int k1) {
+                qRows = Math.max(0, Math.min(qRows, out.rows() - qa));    // torchscale: queries may stop before keys
                 return new Views(rows(q, qa, qRows), rows(k, k0, k1 - k0), rows(v, k0, k1 - k0), rows(out, qa, qRows),
                         rows(lse, qa, qRows), queryRow + (long) qa * dilation, keyRow + (long) k0 * dilation, dilation,
                         head);

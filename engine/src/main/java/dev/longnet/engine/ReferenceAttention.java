@@ -47,6 +47,10 @@ public final class ReferenceAttention {
         for (int i = 0; i < levels; i++) {
             Level level = config.levels().get(i);
             lse[i] = Double.NEGATIVE_INFINITY;
+            if (config.semantics() == Semantics.TORCHSCALE) {
+                torchscaleLevel(config, level, n, q, k, v, p, h, levelOut[i], lse, i);
+                continue;
+            }
             long w = level.effectiveSegment(n);
             int r = level.dilation();
             int o = config.offset(level, h);
@@ -69,6 +73,49 @@ public final class ReferenceAttention {
             lse[i] = max + Math.log(sum);
         }
         return combine(levelOut, lse, d);
+    }
+
+    /**
+     * One level under SPEC.md's torchscale semantics, straight from its padded layout: sl = min(w, N) input rows per
+     * segment, each segment zero-padded to g = ceil(sl/r)·r rows; padded position p' = s·g + u holds input row
+     * s·sl + u when u < sl and that row exists, else a zero row; output p is padded position p. The level attends
+     * padded positions of the same segment and phase (and p'' <= p' when causal), zero rows included (score 0,
+     * value 0). A level whose only key is one zero row is absent (torchscale masks its lse of exactly 0).
+     */
+    private static void torchscaleLevel(AttentionConfig config, Level level, long n, RowAccess q, RowAccess k,
+                                        RowAccess v, long p, int h, double[] acc, double[] lse, int i) {
+        int d = config.headDim();
+        long sl = level.effectiveSegment(n);
+        int r = level.dilation();
+        long g = Math.ceilDiv(sl, r) * r;
+        int o = config.offset(level, h);
+        long s = p / g;
+        long u = p - s * g;
+        if (u % r != o) return;                                        // (p, h) not selected at this level
+        double[] zero = new double[d];
+        double[] qRow = u < sl ? q.row(s * sl + u, h) : zero;         // s·sl + u < N always holds here
+        long end = config.causal() ? u + 1 : g;
+        int keys = 0;
+        int zeroKeys = 0;
+        double max = Double.NEGATIVE_INFINITY;
+        for (long key = o; key < end; key += r) {
+            boolean real = key < sl && s * sl + key < n;
+            max = Math.max(max, real ? dot(qRow, k.row(s * sl + key, h)) * config.scale() : 0.0);
+            keys++;
+            if (!real) zeroKeys++;
+        }
+        if (keys == 1 && zeroKeys == 1) return;                       // lse exactly 0 from one zero key: masked
+        double sum = 0;
+        for (long key = o; key < end; key += r) {
+            boolean real = key < sl && s * sl + key < n;
+            double e = Math.exp((real ? dot(qRow, k.row(s * sl + key, h)) * config.scale() : 0.0) - max);
+            sum += e;
+            if (!real) continue;
+            double[] vRow = v.row(s * sl + key, h);
+            for (int c = 0; c < d; c++) acc[c] += e * vRow[c];
+        }
+        for (int c = 0; c < d; c++) acc[c] /= sum;
+        lse[i] = max + Math.log(sum);
     }
 
     /** Random access to q, k or v rows as doubles: row(p, h) is the d values of position p, head h. */

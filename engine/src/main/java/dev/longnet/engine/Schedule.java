@@ -11,6 +11,9 @@ import java.util.List;
  * within the budget (each unit attends its queries to the whole segment's keys), so that progress moves and a
  * resume loses at most one unit however long the segment.
  *
+ * <p>Under torchscale semantics a level whose segments shift ({@link PaddedLayout}) gets a pass of its own whose
+ * windows hold whole padded segments of output rows; they read the input rows of the same segments.
+ *
  * <p>Every (position, head) therefore merges its levels in configuration order whatever the budget, and the
  * result does not depend on the budget or on the thread count.
  */
@@ -103,6 +106,16 @@ public record Schedule(List<Pass> passes) {
         long common = 1;
         for (int i = 0; i < config.levels().size(); i++) {
             long w = config.levels().get(i).effectiveSegment(n);
+            PaddedLayout layout = PaddedLayout.of(config.levels().get(i), n);
+            if (config.semantics() == Semantics.TORCHSCALE && layout.shifted()) {
+                // Its outputs repeat every g rows and its inputs every sl: a pass of its own, windows of whole
+                // padded segments (output rows), each reading the input rows of the same segments.
+                if (!current.isEmpty()) passes.add(pass(current, common, budgetRows));
+                passes.add(pass(List.of(i), layout.g(), budgetRows));
+                current = new ArrayList<>();
+                common = 1;
+                continue;
+            }
             long joined = lcm(common, w);
             if (!current.isEmpty() && (joined > budgetRows || joined < 0)) {
                 passes.add(pass(current, common, budgetRows));
@@ -112,7 +125,7 @@ public record Schedule(List<Pass> passes) {
             current.add(i);
             common = joined;
         }
-        passes.add(pass(current, common, budgetRows));
+        if (!current.isEmpty()) passes.add(pass(current, common, budgetRows));
         return new Schedule(List.copyOf(passes));
     }
 

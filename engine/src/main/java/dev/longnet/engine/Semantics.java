@@ -1,11 +1,19 @@
 package dev.longnet.engine;
 
 /**
- * What a level computes at the edges. EXACT: each query attends to the real positions of its dilated view only.
- * TORCHSCALE: as torchscale's DilatedAttention, whose trained weights expect it (segments zero-padded to the
- * segment length and the dilation, the padding's zero keys taking part in the softmax).
+ * Which operator the levels compute (docs/SPEC.md). {@link #EXACT} is SPEC.md's definition: real positions only.
+ * {@link #TORCHSCALE} is what torchscale's DilatedAttention computes, and so what its trained weights (LongNet,
+ * GigaPath) expect: each segment is zero-padded to a multiple of the dilation rate, padding rows take part as keys
+ * (and, where later segments shift, as queries), and outputs are laid out in the padded coordinates.
  */
 public enum Semantics {
+    /** SPEC.md's operator: no padding row ever acts as a key or a query. */
     EXACT,
-    TORCHSCALE
+    /** torchscale's DilatedAttention, padding and shifted segments included (SPEC.md "torchscale semantics"). */
+    TORCHSCALE;
+
+    public static Semantics parse(String text) {
+        for (Semantics s : values()) if (s.name().equalsIgnoreCase(text)) return s;
+        throw new IllegalArgumentException("unknown semantics '" + text + "' (expected exact or torchscale)");
+    }
 }

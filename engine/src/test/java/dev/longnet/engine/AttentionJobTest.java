@@ -42,6 +42,27 @@ class AttentionJobTest {
     }
 
     @Test
+    void torchscaleSemanticsFromFiles() throws Exception {
+        int n = 250;
+        double[][] qkv = write(n, DType.F32, new Random(15));
+        // (27, 4) shifts its later segments: a pass of its own; the one-level run writes its output directly.
+        for (AttentionConfig c : new AttentionConfig[]{
+                AttentionConfig.builder().levels(new long[]{10, 27, 64}, new int[]{1, 4, 2}).heads(3).headDim(8)
+                        .semantics(Semantics.TORCHSCALE).build(),
+                AttentionConfig.builder().levels(new long[]{27}, new int[]{4}).heads(3).headDim(8)
+                        .semantics(Semantics.TORCHSCALE).build()}) {
+            for (DType type : new DType[]{DType.F32, DType.F16}) {
+                Files.deleteIfExists(dir.resolve("out.npy"));
+                AttentionJob.run(c, DilatedAttention.Options.defaults().withBudget(3_000), dir.resolve("q.npy"),
+                        dir.resolve("k.npy"), dir.resolve("v.npy"), dir.resolve("out.npy"), type, false);
+                double[] expected = ReferenceAttention.attend(c, n, qkv[0], qkv[1], qkv[2]).out();
+                double diff = TestData.maxAbsDiff(expected, read(dir.resolve("out.npy")));
+                assertTrue(diff <= (type == DType.F32 ? 1e-5 : 2e-3), c + " " + type + ": " + diff);
+            }
+        }
+    }
+
+    @Test
     void halfPrecisionOutputIsTheF32ResultRounded() throws Exception {
         int n = 200;
         double[][] qkv = write(n, DType.F16, new Random(6));

@@ -44,7 +44,7 @@ class ResumableRunTest {
     @TempDir
     Path dir;
 
-    private final AttentionConfig config = AttentionConfig.builder().levels(new long[]{32, 64, 512}, new int[]{1, 2, 4})
+    private AttentionConfig config = AttentionConfig.builder().levels(new long[]{32, 64, 512}, new int[]{1, 2, 4})
             .heads(HEADS).headDim(D).causal(true).build();
 
     /** The real kernel, failing at the {@code failAt}-th call whose rows are {@code dilation} apart (0: any call). */
@@ -113,6 +113,22 @@ class ResumableRunTest {
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
         assertFalse(Files.exists(runDir), "the run directory is removed on success");
         assertFalse(Files.exists(NpyFile.partialPath(out)));
+    }
+
+    @Test
+    void torchscaleRunsResumeToTheSameBits() throws Exception {
+        // (510, 4) shifts its later segments: a pass of its own, padded segments of 512 output rows cut into units.
+        config = AttentionConfig.builder().levels(new long[]{32, 64, 510}, new int[]{1, 2, 4}).heads(HEADS).headDim(D)
+                .semantics(Semantics.TORCHSCALE).build();
+        writeInputs(dir, new Random(13), DType.F32);
+        byte[] expected = uninterrupted(dir, DType.F32);
+        Path out = dir.resolve("out.npy");
+        fail(out, 1, new FailingKernel(30, 0, diskFull()), UncheckedIOException.class);
+        fail(out, 2, new FailingKernel(3, 4, diskFull()), UncheckedIOException.class);
+        fail(out, 1, new FailingKernel(8, 4, diskFull()), UncheckedIOException.class);
+        AttentionJob.Result result = run(out, DType.F32, 2, null, false);
+        assertTrue(result.resumed() && result.unitsResumed() > 0, "resumed after " + result.unitsResumed() + " units");
+        assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
     }
 
     @Test

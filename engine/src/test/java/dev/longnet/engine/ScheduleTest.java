@@ -21,7 +21,8 @@ class ScheduleTest {
         Random random = new Random(42);
         for (int trial = 0; trial < 2000; trial++) {
             int n = 1 + random.nextInt(random.nextBoolean() ? 100 : 20_000);
-            AttentionConfig config = TestData.randomConfig(random, n);
+            AttentionConfig config = trial % 2 == 0 ? TestData.randomConfig(random, n)
+                    : TestData.randomTorchscaleConfig(random, n);
             long budget = 1 + random.nextInt(3 * n);
             Schedule schedule = Schedule.plan(config, n, budget);
             String what = config + " n=" + n + " budget=" + budget + ": " + schedule.describe();
@@ -45,7 +46,12 @@ class ScheduleTest {
                     long windowEnd = unit.windowFirst() + unit.windowRows();
                     assertTrue(unit.windowFirst() <= unit.firstRow() && next <= windowEnd, "queries within the window: " + what);
                     for (int level : pass.levels()) {
-                        long w = config.levels().get(level).effectiveSegment(n);
+                        // Under torchscale semantics a shifted level's windows are whole padded segments (g rows of
+                        // output), alone in their pass.
+                        PaddedLayout layout = PaddedLayout.of(config.levels().get(level), n);
+                        boolean shifted = config.semantics() == Semantics.TORCHSCALE && layout.shifted();
+                        if (shifted) assertEquals(List.of(level), pass.levels(), "a shifted level is alone: " + what);
+                        long w = shifted ? layout.g() : config.levels().get(level).effectiveSegment(n);
                         assertEquals(0, unit.windowFirst() % w, "a window starts on a segment of level " + level + ": " + what);
                         assertTrue(windowEnd % w == 0 || windowEnd == n, "a window ends on a segment of level " + level
                                 + ": " + what);

@@ -69,6 +69,21 @@ public final class TestData {
                 .offsetRule(random.nextBoolean() ? HeadOffsetRule.TORCHSCALE : HeadOffsetRule.PAPER).build();
     }
 
+    /** A random configuration under torchscale semantics: shifts (w % r != 0, N > w), w < r, w > N, H % r != 0. */
+    public static AttentionConfig randomTorchscaleConfig(Random random, int n) {
+        int levels = 1 + random.nextInt(3);
+        List<Level> list = new ArrayList<>();
+        for (int i = 0; i < levels; i++) {
+            long w = 1 + random.nextInt(Math.max(1, n + n / 2));               // sometimes > N
+            int r = 1 + random.nextInt(w < 4 && random.nextBoolean() ? 6 : (int) Math.min(6, w));   // sometimes > w
+            list.add(new Level(w, r));
+        }
+        return AttentionConfig.builder().levels(list).heads(1 + random.nextInt(7))
+                .headDim(new int[]{1, 3, 4, 8, 16, 17}[random.nextInt(6)]).causal(random.nextBoolean())
+                .offsetRule(random.nextInt(4) == 0 ? HeadOffsetRule.PAPER : HeadOffsetRule.TORCHSCALE)
+                .semantics(Semantics.TORCHSCALE).build();
+    }
+
     public static double maxAbsDiff(double[] a, double[] b) {
         if (a.length != b.length) throw new AssertionError("lengths " + a.length + " and " + b.length);
         double max = 0;

@@ -85,8 +85,7 @@ final class BlockRunner {
             Level level = config.levels().get(i);
             list.add(new Level(level.effectiveSegment(plan.n()), level.dilation()));
         }
-        AttentionConfig sub = new AttentionConfig(list, config.heads(), config.headDim(), config.causal(),
-                config.offsetRule(), config.scale());
+        AttentionConfig sub = config.withLevels(list);
         DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(spec.threads())
                 .withBudget(spec.windowBudget()).withKernel(kernel);
         long rows = end - first;

@@ -33,6 +33,9 @@ public record JobSpec(String q, String k, String v, String out, long[] segments,
 
     /** The job of {@code config}'s levels and options on these files. */
     public static JobSpec of(Path q, Path k, Path v, Path out, AttentionConfig config, int threads, long windowBudget) {
+        if (config.semantics() != dev.longnet.engine.Semantics.EXACT) {
+            throw new IllegalArgumentException("the cluster computes the exact semantics only, not " + config.semantics());
+        }
         long[] w = config.levels().stream().mapToLong(l -> l.segmentLength()).toArray();
         int[] r = config.levels().stream().mapToInt(l -> l.dilation()).toArray();
         return new JobSpec(q.toString(), k.toString(), v.toString(), out.toString(), w, r, config.causal(),

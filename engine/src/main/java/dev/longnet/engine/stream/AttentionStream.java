@@ -3,6 +3,7 @@ package dev.longnet.engine.stream;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.HeadOffsetRule;
 import dev.longnet.engine.Level;
+import dev.longnet.engine.Semantics;
 import dev.longnet.storage.SnapshotFile;
 import dev.longnet.storage.TensorFormatException;
 import java.io.IOException;
@@ -51,11 +52,29 @@ public final class AttentionStream implements AutoCloseable {
 
     private AttentionStream(AttentionConfig config, StreamOptions options, RowSink sink) throws IOException {
         if (sink == null) throw new IllegalArgumentException("a sink for the output rows is needed");
+        requireStreamable(config);
         this.config = config;
         int sliceRows = sliceRows(config);
         this.memory = allocate(config, options);
         this.core = config.causal() ? new CausalCore(config, options, sink, sliceRows, memory)
                 : new WindowCore(config, options, sink, sliceRows, memory);
+    }
+
+    /**
+     * Under torchscale semantics a level whose segment length is not a multiple of its dilation rate shifts the
+     * outputs of its later segments once the sequence passes one segment (SPEC.md): an output row then depends on
+     * input rows further back the longer the stream, which no fixed state holds. Such configurations are refused
+     * (IllegalArgumentException, one line).
+     */
+    public static void requireStreamable(AttentionConfig config) {
+        if (config.semantics() != Semantics.TORCHSCALE) return;
+        for (Level level : config.levels()) {
+            if (level.segmentLength() % level.dilation() != 0) {
+                throw new IllegalArgumentException("the stream computes torchscale semantics only when every segment"
+                        + " length is a multiple of its dilation rate: level " + level + " shifts its later segments"
+                        + " (run it with attend)");
+            }
+        }
     }
 
     /** The state's memory; a configuration whose state cannot be held gets one line saying how much it needs. */
@@ -238,6 +257,7 @@ public final class AttentionStream implements AutoCloseable {
         fields.put("causal", Boolean.toString(config.causal()));
         fields.put("offsets", config.offsetRule().name().toLowerCase(Locale.ROOT));
         fields.put("scale", Integer.toHexString(Float.floatToRawIntBits(config.scale())));
+        fields.put("semantics", config.semantics().name().toLowerCase(Locale.ROOT));
         return fields;
     }
 
@@ -250,7 +270,8 @@ public final class AttentionStream implements AutoCloseable {
             return AttentionConfig.builder().levels(segments, dilations)
                     .heads(Integer.parseInt(field(header, "heads"))).headDim(Integer.parseInt(field(header, "headDim")))
                     .causal(Boolean.parseBoolean(causal)).offsetRule(HeadOffsetRule.parse(field(header, "offsets")))
-                    .scale(Float.intBitsToFloat(Integer.parseUnsignedInt(field(header, "scale"), 16))).build();
+                    .scale(Float.intBitsToFloat(Integer.parseUnsignedInt(field(header, "scale"), 16)))
+                    .semantics(Semantics.parse(header.getOrDefault("semantics", "exact"))).build();
         } catch (IllegalArgumentException e) {
             throw new TensorFormatException(file, "corrupt snapshot (its configuration is invalid: " + e.getMessage() + ")");
         }

@@ -2,6 +2,9 @@ package dev.longnet.engine.stream;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
+import dev.longnet.engine.LogSumExp;
+import dev.longnet.engine.Padding;
+import dev.longnet.engine.Semantics;
 import dev.longnet.engine.View;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.SnapshotFile;
@@ -103,7 +106,10 @@ final class WindowCore extends StreamCore {
             long a = frontier;
             int rows = (int) Math.min(sliceRows, to - a);
             clearSlice(rows);
-            for (Level level : config.levels()) run(calls(level, a, a + rows, n));
+            for (Level level : config.levels()) {
+                run(calls(level, a, a + rows, n));
+                if (config.semantics() == Semantics.TORCHSCALE) zeroKeys(level, a, a + rows, n);
+            }
             frontier = a + rows;
             emit(a, rows);
         }
@@ -132,6 +138,37 @@ final class WindowCore extends StreamCore {
             }
         }
         return calls;
+    }
+
+    /**
+     * torchscale semantics, after a level's real keys: the queries among positions [a, b) of a phase with padded
+     * rows merge them as zero keys ({@link Padding}), as the batch engine does. Segment lengths are multiples of
+     * their rates here, so only the last, partial segment (or a level with w > N, one segment of N rows) has any.
+     */
+    private void zeroKeys(Level level, long a, long b, long n) {
+        if (n < 0) return;                                       // every segment complete: a whole number of phases
+        long w = level.effectiveSegment(n);
+        int r = level.dilation();
+        int phase = Math.toIntExact(Math.ceilDiv(w, r));
+        float[] zeros = new float[d];
+        float[] scratch = new float[d];
+        for (long s = a / w; s <= (b - 1) / w; s++) {
+            long segmentStart = s * w;
+            long segmentRows = Math.min(w, n - segmentStart);
+            for (int h = 0; h < heads; h++) {
+                int o = config.offset(level, h);
+                int m = Level.viewRows(segmentRows, r, o);
+                if (m == 0 || m == phase) continue;
+                int from = (int) Math.min(m, viewIndex(a, segmentStart, o, r));
+                int to = (int) Math.min(m, viewIndex(b, segmentStart, o, r));
+                if (from >= to) continue;
+                int sliceRow = (int) (segmentStart + o + (long) from * r - a);
+                View out = sliceOut(sliceRow, h, r, from, to);
+                View lse = sliceLse(sliceRow, h, r, from, to);
+                float l = Padding.zeroKeysLse(phase - m);
+                for (int j = from; j < to; j++) LogSumExp.merge(out, lse, j, zeros, 0, l, scratch);
+            }
+        }
     }
 
     @Override

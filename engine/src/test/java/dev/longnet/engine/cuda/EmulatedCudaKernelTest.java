@@ -43,6 +43,19 @@ class EmulatedCudaKernelTest {
         assertEquals(0, device.queues.get(), "queues closed on close");
     }
 
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8})
+    void torchscaleSemanticsThroughEmulatedCudaMatchesReference(int seed) throws Exception {
+        Random random = new Random(2000 + seed);
+        int n = 1 + random.nextInt(150);
+        AttentionConfig config = TestData.randomTorchscaleConfig(random, n);
+        CudaAttentionKernel.Options options = CudaAttentionKernel.Options.defaults()
+                .withQueryBlockRows(1 + random.nextInt(40)).withMaxKeyChunk(1 + random.nextInt(50));
+        try (CudaAttentionKernel kernel = new CudaAttentionKernel(new EmulatedDevice(), options)) {
+            check(config, n, random, DType.F32, kernel, F32_TOLERANCE);
+        }
+    }
+
     @Test
     void halfPrecisionInputsAreWidenedOnTheDevice() throws Exception {
         Random random = new Random(7);
