@@ -179,6 +179,27 @@ class SlideCommandTest {
         refused(r, "2 missing tensors (encoder.layers.1.self_attn.inner_attn_ln.bias", "1 unexpected tensors (fc_norm.weight)");
     }
 
+    /** gigapath's own tiny LongNetViT as torch checkpoints (needs a build that reads them: skipped otherwise). */
+    @Test
+    void torchCheckpointsAsGigapathWroteThem() throws IOException {
+        try {
+            Class.forName("dev.longnet.storage.TensorFile");
+        } catch (ClassNotFoundException e) {
+            org.junit.jupiter.api.Assumptions.abort("this build reads no torch checkpoints");
+        }
+        Path g = Path.of("..", "engine", "src", "test", "resources", "gigapath");
+        for (String weights : new String[]{"", "-f16", "-bf16"}) {
+            Path out = tmp.resolve("g" + weights + ".npy"), layers = tmp.resolve("gl" + weights + ".npy");
+            Cli.Run r = Cli.run("slide", "embed", "--model", g.resolve("tiny" + weights + ".pth").toString(), "--tiles",
+                    g.resolve("tiles.npy").toString(), "--coords", g.resolve("coords_i64.npy").toString(), "--out",
+                    out.toString(), "--all-layers-out", layers.toString(), "--segments", "16,45,128,362,1024", "--global-pool");
+            assertEquals(0, r.code(), r.toString());
+            String suffix = weights.isEmpty() ? "" : "_" + weights.substring(1);
+            assertTrue(maxDiff(out, g.resolve("expected_cls_pool" + suffix + ".npy")) < 1e-4);
+            assertTrue(maxDiff(layers, g.resolve("expected_all_layers_pool" + suffix + ".npy")) < 1e-4);
+        }
+    }
+
     @Test
     void infoNamesTheArchitecture() {
         Cli.Run r = Cli.run("info", f("tiny.safetensors").toString());
