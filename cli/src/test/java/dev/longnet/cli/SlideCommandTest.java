@@ -179,14 +179,9 @@ class SlideCommandTest {
         refused(r, "2 missing tensors (encoder.layers.1.self_attn.inner_attn_ln.bias", "1 unexpected tensors (fc_norm.weight)");
     }
 
-    /** gigapath's own tiny LongNetViT as torch checkpoints (needs a build that reads them: skipped otherwise). */
+    /** gigapath's own tiny LongNetViT as torch checkpoints, f32, f16 and bf16. */
     @Test
     void torchCheckpointsAsGigapathWroteThem() throws IOException {
-        try {
-            Class.forName("dev.longnet.storage.TensorFile");
-        } catch (ClassNotFoundException e) {
-            org.junit.jupiter.api.Assumptions.abort("this build reads no torch checkpoints");
-        }
         Path g = Path.of("..", "engine", "src", "test", "resources", "gigapath");
         for (String weights : new String[]{"", "-f16", "-bf16"}) {
             Path out = tmp.resolve("g" + weights + ".npy"), layers = tmp.resolve("gl" + weights + ".npy");

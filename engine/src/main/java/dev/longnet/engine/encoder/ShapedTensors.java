@@ -1,7 +1,7 @@
 package dev.longnet.engine.encoder;
 
 import dev.longnet.engine.model.TensorSource;
-import dev.longnet.storage.SafetensorsFile;
+import dev.longnet.storage.TensorFile;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +30,7 @@ public interface ShapedTensors extends TensorSource {
         return of(TensorSource.of(tensors), name -> tensors.get(name).shape().clone());
     }
 
-    static ShapedTensors of(SafetensorsFile file) {
+    static ShapedTensors of(TensorFile file) {
         return of(TensorSource.of(file), name -> file.info(name).shape().clone());
     }
 

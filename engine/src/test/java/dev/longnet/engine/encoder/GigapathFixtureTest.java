@@ -4,15 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Semantics;
-import dev.longnet.engine.model.TensorSource;
 import dev.longnet.storage.NpyFile;
+import dev.longnet.storage.TensorFile;
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -20,37 +17,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The slide encoder end to end against src/test/resources/gigapath (prov-gigapath's own outputs for a tiny random
  * LongNetViT whose levels hit every padding and shift path of torchscale's dilated attention): torch checkpoints
  * in f32, f16 and bf16, 500 and 12 tiles, float and int64 coordinates, CLS and pooled, all layers.
- *
- * <p>Needs a storage that reads torch checkpoints (TensorFile) and the engine's torchscale semantics; skipped while
- * the build has no TensorFile.
  */
 class GigapathFixtureTest {
     static final double TOL = 1e-4;
 
     static Path dir() throws URISyntaxException {
         return Path.of(GigapathFixtureTest.class.getResource("/gigapath/tiny.json").toURI()).getParent();
-    }
-
-    /** The checkpoint through TensorFile.open and TensorSource.of(TensorFile), looked up by name. */
-    static ShapedTensors open(Path file) throws Exception {
-        Class<?> tensorFile;
-        try {
-            tensorFile = Class.forName("dev.longnet.storage.TensorFile");
-        } catch (ClassNotFoundException e) {
-            Assumptions.abort("this build reads no torch checkpoints (no dev.longnet.storage.TensorFile)");
-            return null;
-        }
-        Object tf = tensorFile.getMethod("open", Path.class).invoke(null, file);
-        TensorSource source = (TensorSource) TensorSource.class.getMethod("of", tensorFile).invoke(null, tf);
-        Method info = tensorFile.getMethod("info", String.class);
-        return ShapedTensors.of(source, name -> {
-            try {
-                Object i = info.invoke(tf, name);
-                return (long[]) i.getClass().getMethod("shape").invoke(i);
-            } catch (IllegalAccessException | InvocationTargetException | NoSuchMethodException e) {
-                throw new IOException(e);
-            }
-        });
     }
 
     @ParameterizedTest
@@ -61,7 +33,7 @@ class GigapathFixtureTest {
             "tiny-bf16.pth, _small, _bf16, coords_small.npy"})
     void matchesGigapath(String checkpoint, String size, String weights, String coords) throws Exception {
         Path d = dir();
-        ShapedTensors ckpt = open(d.resolve(checkpoint));
+        ShapedTensors ckpt = ShapedTensors.of(TensorFile.open(d.resolve(checkpoint)));
         SlideEncoder.Settings settings = new SlideEncoder.Settings(16, AttentionConfig.levels(
                 new long[]{16, 45, 128, 362, 1024}, new int[]{1, 2, 4, 8, 16}), Semantics.TORCHSCALE);
         SlideEncoder enc = new SlideEncoder(ckpt, settings, LongNetEncoder.Options.defaults().withChunkRows(50));
