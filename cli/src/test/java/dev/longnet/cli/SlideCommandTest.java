@@ -204,6 +204,23 @@ class SlideCommandTest {
     }
 
     @Test
+    void encodeRefusesBadRowsInOneLine() throws IOException {
+        Path out = tmp.resolve("h.npy");
+        Cli.Run wide = Cli.run(args("encode", "--quiet", "--model", f("tiny.safetensors").toString(), "--in",
+                tiles("w.npy", 3, 48, -1).toString(), "--out", out.toString()));
+        refused(wide, "w.npy", "(N, 32)");
+        Cli.Run nan = Cli.run(args("encode", "--quiet", "--model", f("tiny.safetensors").toString(), "--in",
+                tiles("n.npy", 3, 32, 40).toString(), "--out", out.toString()));
+        refused(nan, "n.npy", "row 1", "NaN");
+        Cli.Run empty = Cli.run(args("encode", "--quiet", "--model", f("tiny.safetensors").toString(), "--in",
+                Cli.writeNpy(tmp.resolve("e.npy"), "<f4", "(0, 32)", new byte[0]).toString(), "--out", out.toString()));
+        refused(empty, "N = 0");
+        assertFalse(Files.exists(out));
+        assertFalse(Files.exists(tmp.resolve("h.npy.work")));
+        assertFalse(Files.exists(tmp.resolve("h.npy.partial")));
+    }
+
+    @Test
     void encodeRunsTheBareEncoder() throws IOException {
         Path out = tmp.resolve("h.npy"), states = tmp.resolve("s.npy");
         Cli.Run r = Cli.run(args("encode", "--model", f("tiny.safetensors").toString(), "--in", f("encoder_in.npy").toString(),

@@ -32,7 +32,7 @@ import java.util.regex.Pattern;
  * layer's output, without the encoder's final layer_norm, as gigapath's all_layer_embed) goes through the same
  * pooling and norm.
  */
-public final class SlideEncoder implements AutoCloseable {
+public final class SlideEncoder {
     /** gigapath's norm_layer eps. */
     public static final double NORM_EPS = 1e-6;
 
@@ -267,7 +267,4 @@ public final class SlideEncoder implements AutoCloseable {
         Ops.layerNorm(out, out, 1, dim, normW, normB, NORM_EPS, Ops.lanes());
         return out;
     }
-
-    @Override
-    public void close() { }
 }
