@@ -75,12 +75,24 @@ final class SlideEmbedCommand extends BaseCommand {
         boolean dir = Files.isDirectory(tiles);
         if (dir && coords != null) throw usage("--coords is for one slide; with --tiles DIR each NAME.npy has NAME.coords.npy");
         if (!dir && coords == null) throw usage("--coords is needed with --tiles FILE");
+        if (allLayersOut != null && out.toAbsolutePath().normalize().equals(allLayersOut.toAbsolutePath().normalize())) {
+            throw usage("--out and --all-layers-out name the same " + (dir ? "directory" : "file"));
+        }
+        if (dir && (sameDirectory(tiles, out) || sameDirectory(tiles, allLayersOut))) {
+            throw usage("the output directory is the tiles directory " + tiles + ": embeddings would be written over tiles");
+        }
         try (Checkpoint ckpt = Checkpoint.open(model)) {
             SlideEncoder slide = new SlideEncoder(ckpt.source(), settings, options);
             note("model " + model + ": " + slide.architecture() + ", " + slide.config()
                     + (settings.equals(gigapath) ? "" : " (not GigaPath's attention settings)"));
             return dir ? directory(slide) : single(slide);
         }
+    }
+
+    private static boolean sameDirectory(Path a, Path b) throws IOException {
+        if (b == null) return false;
+        if (Files.exists(b)) return Files.isSameFile(a, b);
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
     }
 
     private int single(SlideEncoder slide) throws IOException {

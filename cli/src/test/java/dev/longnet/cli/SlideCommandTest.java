@@ -115,6 +115,10 @@ class SlideCommandTest {
         assertTrue(again.out().contains("\"embedded\":1") && again.out().contains("\"skipped\":1"), again.out());
         assertEquals(before, Files.getLastModifiedTime(out.resolve("a.npy")).toMillis());
         assertTrue(Files.exists(out.resolve("b.npy")));
+        Cli.Run over = Cli.run(args("slide", "embed", "--quiet", "--model", f("tiny.safetensors").toString(), "--tiles",
+                in.toString(), "--out", in.toString()));
+        assertEquals(2, over.code(), over.toString());
+        assertTrue(over.err().contains("is the tiles directory"), over.err());
     }
 
     /** coords (N, 2) f32 of the given values. */
