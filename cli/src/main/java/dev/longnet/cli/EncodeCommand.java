@@ -18,7 +18,9 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -94,7 +96,10 @@ final class EncodeCommand extends BaseCommand {
             NpyFile x = NpyFile.create(out, DType.F32, n, config.dim());
             NpyFile layers = allLayersOut != null ? NpyFile.create(allLayersOut, DType.F32, config.layers() + 1, n, config.dim()) : null;
             boolean ok = false;
-            try (LongNetEncoder enc = new LongNetEncoder(config, ckpt.source(), file.prefix(), encoder.options(threads.threads()));
+            List<Path> partials = new ArrayList<>(List.of(work, x.path()));
+            if (layers != null) partials.add(layers.path());
+            try (PartialCleanup _ = new PartialCleanup(partials);
+                 LongNetEncoder enc = new LongNetEncoder(config, ckpt.source(), file.prefix(), encoder.options(threads.threads()));
                  ProgressDisplay progress = ProgressDisplay.start("encode", n, chatty());
                  FileChannel layersChannel = layers != null ? FileChannel.open(layers.path(), StandardOpenOption.WRITE) : null) {
                 copyIn(input, x, config.dim());

@@ -7,11 +7,8 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 
 /** Small f32 outputs written as NAME.partial and renamed when complete; and inputs that must not be an output. */
 final class Outputs {
@@ -52,21 +49,9 @@ final class Outputs {
 
     /** Deletes a directory tree, best effort. */
     static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) return;
+        if (dir == null) return;
         try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            PartialCleanup.deleteTree(dir);
         } catch (IOException e) {
             // best effort
         }

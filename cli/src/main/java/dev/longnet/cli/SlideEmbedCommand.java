@@ -167,7 +167,9 @@ final class SlideEmbedCommand extends BaseCommand {
         Path work = o.resolveSibling(o.getFileName() + ".work");
         Outputs.deleteTree(work);
         Files.createDirectories(work);
-        try (NpyFile t = NpyFile.open(tilesFile);
+        List<Path> partials = new ArrayList<>(List.of(work, NpyFile.partialPath(o)));
+        if (l != null) partials.add(NpyFile.partialPath(l));
+        try (PartialCleanup _ = new PartialCleanup(partials); NpyFile t = NpyFile.open(tilesFile);
              ProgressDisplay progress = ProgressDisplay.start("embed " + tilesFile.getFileName(), cells.length, chatty())) {
             SlideEncoder.Result r = slide.embed(t, tilesFile.toString(), cells, work, globalPool, l != null,
                     f -> progress.update(Math.round(f * cells.length)));
