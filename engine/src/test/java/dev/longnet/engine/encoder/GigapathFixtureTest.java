@@ -53,6 +53,29 @@ class GigapathFixtureTest {
         }
     }
 
+    /** Under torchscale's semantics too, chunk sizes, thread counts and window budgets give the same bits. */
+    @org.junit.jupiter.api.Test
+    void threadsChunksAndBudgetsGiveTheSameBits() throws Exception {
+        Path d = dir();
+        ShapedTensors ckpt = ShapedTensors.of(TensorFile.open(d.resolve("tiny.pth")));
+        SlideEncoder.Settings settings = new SlideEncoder.Settings(16, AttentionConfig.levels(
+                new long[]{16, 45, 128, 362, 1024}, new int[]{1, 2, 4, 8, 16}), Semantics.TORCHSCALE);
+        int[] cells = TileCoords.cells(d.resolve("coords.npy"));
+        float[] first = null;
+        for (LongNetEncoder.Options o : new LongNetEncoder.Options[]{new LongNetEncoder.Options(1, 7, 1 << 16),
+                new LongNetEncoder.Options(3, 500, 256 << 20), new LongNetEncoder.Options(2, 64, 40_000)}) {
+            Path work = Files.createTempDirectory("gigapath-bits");
+            try (NpyFile tiles = NpyFile.open(d.resolve("tiles.npy"))) {
+                float[] all = Pooled.flat(new SlideEncoder(ckpt, settings, o).embed(tiles, "tiles", cells, work, true, true,
+                        LongNetEncoder.Progress.NONE).layers());
+                if (first == null) first = all;
+                else org.junit.jupiter.api.Assertions.assertArrayEquals(first, all, o.toString());
+            } finally {
+                Files.deleteIfExists(work);
+            }
+        }
+    }
+
     private static float[] npy(Path file) throws IOException {
         try (NpyFile f = NpyFile.open(file); var w = f.window(0, f.rows())) {
             float[] out = new float[(int) (f.rows() * f.rowElements())];
