@@ -4,7 +4,6 @@ import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
 import dev.longnet.engine.Semantics;
 import java.util.List;
-import java.util.Locale;
 import picocli.CommandLine.Option;
 
 /** The encoder settings a checkpoint does not hold: heads, levels, semantics, and how the rows are run. */
@@ -43,7 +42,7 @@ final class EncoderOptions {
         long[] w = segments != null ? segments.stream().mapToLong(Long::longValue).toArray() : defaultSegments;
         int[] r = dilations != null ? dilations.stream().mapToInt(Integer::intValue).toArray() : defaultDilations;
         try {
-            return AttentionConfig.levels(w, r).stream().map(l -> new Level(l.segmentLength(), l.dilation())).toList();
+            return AttentionConfig.levels(w, r);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--segments/--dilations: " + e.getMessage());
         }
@@ -52,9 +51,9 @@ final class EncoderOptions {
     Semantics semantics() {
         if (semantics == null) return Semantics.TORCHSCALE;
         try {
-            return Semantics.valueOf(semantics.toUpperCase(Locale.ROOT));
+            return Semantics.parse(semantics);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--semantics must be torchscale or exact, got '" + semantics + "'");
+            throw new IllegalArgumentException("--semantics: " + e.getMessage());
         }
     }
 
