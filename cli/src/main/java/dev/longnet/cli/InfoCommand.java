@@ -2,6 +2,8 @@ package dev.longnet.cli;
 
 import dev.longnet.engine.model.ModelConfig;
 import dev.longnet.engine.model.ModelFile;
+import dev.longnet.engine.encoder.EncoderFile;
+import dev.longnet.engine.encoder.SlideEncoder;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.TensorFile;
@@ -78,6 +80,7 @@ final class InfoCommand extends BaseCommand {
                 ModelConfig config = ModelFile.config(st);
                 out().printf(Locale.ROOT, "  model: LongNet decoder, %s, %,d parameters%n", config, config.parameterCount());
             }
+            describeEncoder(dev.longnet.engine.encoder.ShapedTensors.of(st));
             if (!metadata.isEmpty()) {
                 out().println("  __metadata__: " + metadata.entrySet().stream()
                         .map(e -> printable(e.getKey()) + "=" + printable(e.getValue())).collect(Collectors.joining(", ")));
@@ -93,6 +96,28 @@ final class InfoCommand extends BaseCommand {
             if (ckpt != null) {
                 ckpt.skipped().forEach((name, why) -> out().printf(Locale.ROOT, "  %s: %s, not loaded%n", printable(name), why));
             }
+        }
+    }
+
+    /** A GigaPath slide encoder's or a bare LongNet encoder's architecture, when the tensors are one. */
+    private void describeEncoder(dev.longnet.engine.encoder.ShapedTensors source) throws IOException {
+        boolean slide = source.names().stream().anyMatch(n -> n.endsWith("patch_embed.proj.weight"));
+        boolean encoder = !slide && source.names().stream().anyMatch(n -> n.endsWith("layers.0.ffn.fc1.weight"))
+                && source.names().stream().noneMatch(n -> n.endsWith("embed_tokens.weight"));
+        try {
+            if (slide) {
+                SlideEncoder.Architecture a = SlideEncoder.inspect(source);
+                out().printf(Locale.ROOT, "  model: GigaPath slide encoder %s; attention: 16 heads, segments %s,"
+                        + " dilations 1,2,4,8,16, semantics: torchscale%n", a, Arrays.stream(SlideEncoder.segmentLengths(262144, 256))
+                        .mapToObj(Long::toString).collect(Collectors.joining(",")));
+            } else if (encoder) {
+                EncoderFile e = EncoderFile.inspect(source);
+                out().printf(Locale.ROOT, "  model: LongNet encoder, dim %d, %d layers, ffn %d%s%s; semantics: torchscale%n",
+                        e.dim(), e.layers(), e.ffnDim(), e.finalNorm() ? ", final layer_norm" : "",
+                        e.prefix().isEmpty() ? "" : ", tensors under '" + printable(e.prefix()) + "'");
+            }
+        } catch (IllegalArgumentException bad) {
+            out().println("  model: " + printable(bad.getMessage()));
         }
     }
 
