@@ -60,25 +60,28 @@ public final class Linear {
         apply(x, 0, rows, y, tmp);
     }
 
-    /** As {@link #apply(float[], int, float[], float[])} for rows [from, to) only: each row's result is the same. */
+    /**
+     * As {@link #apply(float[], int, float[], float[])} for rows [from, to) only: each row's result is the same.
+     * Panels are the outer loop: one panel (in·NR floats, within L2) serves every block of rows before the next is
+     * read, so W streams from memory once per call rather than once per {@value #MR} rows.
+     */
     public void apply(float[] x, int from, int to, float[] y, float[] tmp) {
         int full = to - (to - from) % MR;
-        for (int r = from; r < full; r += MR) {                // a block of x rows stays in L1 while W streams by
-            for (int p = 0; p < panelCount; p++) {
-                int col = p * NR;
-                if (col + NR <= out) block(x, r * in, p * in * NR, col, y, r * out + col, out);
+        for (int p = 0; p < panelCount; p++) {
+            int col = p * NR;
+            int panel = p * in * NR;
+            boolean whole = col + NR <= out;
+            for (int r = from; r < full; r += MR) {
+                if (whole) block(x, r * in, panel, col, y, r * out + col, out);
                 else {
-                    block(x, r * in, p * in * NR, col, tmp, 0, NR);
+                    block(x, r * in, panel, col, tmp, 0, NR);
                     for (int i = 0; i < MR; i++) System.arraycopy(tmp, i * NR, y, (r + i) * out + col, out - col);
                 }
             }
-        }
-        for (int r = full; r < to; r++) {
-            for (int p = 0; p < panelCount; p++) {
-                int col = p * NR;
-                if (col + NR <= out) row(x, r * in, p * in * NR, col, y, r * out + col);
+            for (int r = full; r < to; r++) {
+                if (whole) row(x, r * in, panel, col, y, r * out + col);
                 else {
-                    row(x, r * in, p * in * NR, col, tmp, 0);
+                    row(x, r * in, panel, col, tmp, 0);
                     System.arraycopy(tmp, 0, y, r * out + col, out - col);
                 }
             }
