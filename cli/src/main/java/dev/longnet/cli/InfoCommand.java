@@ -2,11 +2,14 @@ package dev.longnet.cli;
 
 import dev.longnet.engine.model.ModelConfig;
 import dev.longnet.engine.model.ModelFile;
+import dev.longnet.engine.encoder.EncoderFile;
+import dev.longnet.engine.encoder.SlideEncoder;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
-import dev.longnet.storage.SafetensorsFile;
+import dev.longnet.storage.TensorFile;
 import dev.longnet.storage.TokenFile;
 import dev.longnet.storage.TokenFormat;
+import dev.longnet.storage.TorchCheckpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -21,14 +24,15 @@ import picocli.CommandLine.Parameters;
 
 /** longnet info: what a tensor file holds, from its header alone. */
 @Command(name = "info", description = {
-        "Prints format, shape, dtype and bytes of .npy and .safetensors files (and a LongNet model's configuration",
-        "and parameter count), and the token count of .lzt containers.",
-        "Each tensor of a .safetensors file gets a line. Only headers are read. Exit 1 if any file cannot be read "
-                + "(the others are still printed)."})
+        "Prints format, shape, dtype and bytes of .npy, .safetensors and PyTorch checkpoint (.pt, .pth) files (and a",
+        "LongNet model's configuration and parameter count), and the token count of .lzt containers.",
+        "Each tensor of a .safetensors file or of a checkpoint's state dict gets a line. Only headers (a checkpoint's"
+                + " directory and pickle, which is read as data, never executed) are read. Exit 1 if any file cannot be read"
+                + " (the others are still printed)."})
 final class InfoCommand extends BaseCommand {
     private static final byte[] NPY_MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
 
-    @Parameters(arity = "1..*", paramLabel = "FILE", description = ".npy or .safetensors files.")
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = ".npy, .safetensors, .pt or .pth files.")
     List<Path> files;
 
     @Override
@@ -65,23 +69,55 @@ final class InfoCommand extends BaseCommand {
             }
             return;
         }
-        try (SafetensorsFile st = SafetensorsFile.open(file)) {
-            out().printf(Locale.ROOT, "%s: safetensors, %d tensor%s, file %d bytes%n", file, st.names().size(),
-                    st.names().size() == 1 ? "" : "s", size);
+        try (TensorFile st = TensorFile.open(file)) {
+            TorchCheckpoint ckpt = st instanceof TorchCheckpoint t ? t : null;
+            out().printf(Locale.ROOT, "%s: %s, %d tensor%s%s, file %d bytes%n", file,
+                    ckpt == null ? st.format() : "torch checkpoint", st.names().size(), st.names().size() == 1 ? "" : "s",
+                    ckpt == null || ckpt.stateDictKey().isEmpty() ? "" : " (state dict under \"" + ckpt.stateDictKey() + "\")",
+                    size);
             Map<String, String> metadata = st.metadata();
             if (metadata.containsKey(ModelConfig.METADATA_KEY)) {
                 ModelConfig config = ModelFile.config(st);
                 out().printf(Locale.ROOT, "  model: LongNet decoder, %s, %,d parameters%n", config, config.parameterCount());
             }
+            describeEncoder(dev.longnet.engine.encoder.ShapedTensors.of(st));
             if (!metadata.isEmpty()) {
                 out().println("  __metadata__: " + metadata.entrySet().stream()
                         .map(e -> printable(e.getKey()) + "=" + printable(e.getValue())).collect(Collectors.joining(", ")));
             }
+            if (ckpt != null && !ckpt.values().isEmpty()) {
+                out().println("  other entries: " + printable(ckpt.values().keySet().stream().collect(Collectors.joining(", "))));
+            }
             for (String name : st.names()) {
-                SafetensorsFile.TensorInfo t = st.info(name);
+                TensorFile.Info t = st.info(name);
                 out().printf(Locale.ROOT, "  %s: shape %s, %s, %d bytes (%s)%n", printable(name), shape(t.shape()), type(t.dtype()),
                         t.byteSize(), Disk.human(t.byteSize()));
             }
+            if (ckpt != null) {
+                ckpt.skipped().forEach((name, why) -> out().printf(Locale.ROOT, "  %s: %s, not loaded%n", printable(name), why));
+            }
+        }
+    }
+
+    /** A GigaPath slide encoder's or a bare LongNet encoder's architecture, when the tensors are one. */
+    private void describeEncoder(dev.longnet.engine.encoder.ShapedTensors source) throws IOException {
+        boolean slide = source.names().stream().anyMatch(n -> n.endsWith("patch_embed.proj.weight"));
+        boolean encoder = !slide && source.names().stream().anyMatch(n -> n.endsWith("layers.0.ffn.fc1.weight"))
+                && source.names().stream().noneMatch(n -> n.endsWith("embed_tokens.weight"));
+        try {
+            if (slide) {
+                SlideEncoder.Architecture a = SlideEncoder.inspect(source);
+                out().printf(Locale.ROOT, "  model: GigaPath slide encoder %s; attention: 16 heads, segments %s,"
+                        + " dilations 1,2,4,8,16, semantics: torchscale%n", a, Arrays.stream(SlideEncoder.segmentLengths(262144, 256))
+                        .mapToObj(Long::toString).collect(Collectors.joining(",")));
+            } else if (encoder) {
+                EncoderFile e = EncoderFile.inspect(source);
+                out().printf(Locale.ROOT, "  model: LongNet encoder, dim %d, %d layers, ffn %d%s%s; semantics: torchscale%n",
+                        e.dim(), e.layers(), e.ffnDim(), e.finalNorm() ? ", final layer_norm" : "",
+                        e.prefix().isEmpty() ? "" : ", tensors under '" + printable(e.prefix()) + "'");
+            }
+        } catch (IllegalArgumentException bad) {
+            out().println("  model: " + printable(bad.getMessage()));
         }
     }
 

@@ -18,8 +18,9 @@ import picocli.CommandLine.Spec;
                 "",
                 "Try it: longnet demo"},
         subcommands = {GenCommand.class, AttendCommand.class, StreamCommand.class, MemberCommand.class,
-                StatCommand.class, VerifyCommand.class, InfoCommand.class, DemoCommand.class, ModelCommand.class,
-                ScoreCommand.class, GenerateCommand.class, TokensCommand.class, CompletionCommand.class},
+                StatCommand.class, VerifyCommand.class, InfoCommand.class, ConvertCommand.class, DemoCommand.class,
+                ModelCommand.class, ScoreCommand.class, GenerateCommand.class, TokensCommand.class, SlideCommand.class,
+                EncodeCommand.class, CompletionCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the work failed, 2 bad usage.",
                 "Counts accept 1048576, 2^20 or 1M (binary suffixes k, M, G, T)."})
 public final class Main implements Callable<Integer> {
@@ -29,7 +30,7 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() {
         spec.commandLine().getErr().println("longnet: a command is needed (gen, attend, stream, member, stat, verify, info,"
-                + " demo, model, score, generate, tokens, completion);"
+                + " convert, demo, model, score, generate, tokens, slide, encode, completion);"
                 + " see 'longnet --help'");
         return Errors.USAGE;
     }

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Semantics;
 import dev.longnet.engine.model.ModelConfig;
 import dev.longnet.engine.model.ModelInit;
 import dev.longnet.engine.model.TensorSource;
@@ -42,6 +43,13 @@ final class ModelCommand extends BaseCommand {
         boolean xpos;
         @Option(names = "--xpos-scale-base", defaultValue = "512", description = "xPos scale base (default 512).")
         double xposBase;
+        @Option(names = "--learned-positions", paramLabel = "N", description = "fairseq's learned positional"
+                + " embedding of N positions (embed_positions.weight; padding index 1); none by default.")
+        int learnedPositions;
+        @Option(names = "--semantics", paramLabel = "exact|torchscale", defaultValue = "torchscale", description =
+                "The attention the weights expect: torchscale's (default; every segment length must then be a"
+                + " multiple of its dilation rate) or SPEC.md's exact operator.")
+        String semantics;
         @Option(names = "--seed", defaultValue = "0", description = "Random seed (default 0).")
         long seed;
         @Option(names = "--dtype", defaultValue = "f32", description = "Stored type: f32, f16 or bf16 (default f32).")
@@ -60,7 +68,8 @@ final class ModelCommand extends BaseCommand {
                 ModelConfig base = ModelConfig.of(vocab, dim, heads, layers, ffn, segments, dilations, xpos);
                 config = new ModelConfig(vocab, dim, heads, layers, ffn, segments, dilations, xpos, xposBase,
                         base.layernormEps(), base.activation(), base.subln(), base.noScaleEmbedding(),
-                        base.shareEmbeddings(), base.normalizeBefore());
+                        base.shareEmbeddings(), base.normalizeBefore(), learnedPositions, 1,
+                        Semantics.parse(semantics));
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }

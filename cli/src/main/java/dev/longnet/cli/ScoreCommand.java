@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
         "Resumable: with --nll-out (or --state) the run snapshots every layer's stream; run the same command again",
         "after a crash to continue (--restart starts over). Prints tokens, mean NLL, bits per token and tokens/s."})
 final class ScoreCommand extends BaseCommand {
-    @Option(names = "--model", required = true, description = "The model (.safetensors with longnet_config).")
+    @Option(names = "--model", required = true, description = "The model (.safetensors with longnet_config; see convert for .pt checkpoints).")
     Path model;
     @Option(names = "--tokens", required = true, description = "Token file: bytes, .u16, .i32, .npy or .lzt.")
     Path tokens;

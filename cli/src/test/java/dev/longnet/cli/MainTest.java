@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
-    static final String[] COMMANDS = {"gen", "attend", "stream", "member", "stat", "verify", "info", "demo", "completion"};
+    static final String[] COMMANDS = {"gen", "attend", "stream", "member", "stat", "verify", "info", "convert", "demo", "completion"};
 
     @Test
     void versionNamesTheProject() {

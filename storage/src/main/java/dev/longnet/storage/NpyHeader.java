@@ -114,6 +114,30 @@ public final class NpyHeader {
         return new NpyHeader(dtype, parsed.shape, major, end, elements);
     }
 
+    /**
+     * A header of any descr ('&lt;i8', '&lt;f8', ...), for the few readers of small non-float arrays (tile coordinates):
+     * descr and shape as written, the offset of the data, checked against the file's size for elements of
+     * {@code itemBytes(descr)} bytes by the caller.
+     */
+    public record Raw(String descr, boolean fortranOrder, long[] shape, long dataOffset) { }
+
+    /** Reads the header of file through ch without asking for a float dtype. */
+    public static Raw readRaw(Path file, FileChannel ch) throws IOException {
+        long fileSize = ch.size();
+        ByteBuffer prefix = Disk.readAtMost(ch, 0, (int) Math.min(fileSize, MAX_PREFIX_BYTES));
+        long end = headerEnd(file, prefix, fileSize);
+        ByteBuffer bytes = Disk.readAtMost(ch, 0, (int) end);
+        if (bytes.remaining() < end) throw truncated(file, fileSize);
+        int prefixLength = prefixLength(bytes.get(MAGIC.length) & 0xFF);
+        byte[] dict = new byte[(int) end - prefixLength];
+        bytes.get(prefixLength, dict);
+        for (byte b : dict) {
+            if (b < 0) throw new TensorFormatException(file, "non-ASCII byte in the header (only ASCII headers are supported)");
+        }
+        HeaderDict parsed = new HeaderDict(file, new String(dict, StandardCharsets.US_ASCII)).parse();
+        return new Raw(parsed.descr, parsed.fortranOrder, parsed.shape, end);
+    }
+
     /** Checks magic, version and header length; returns the offset just past the header (where data starts). */
     private static long headerEnd(Path file, ByteBuffer bytes, long fileSize) throws TensorFormatException {
         int available = (int) Math.min(bytes.remaining(), fileSize);

@@ -19,7 +19,7 @@ import static java.nio.file.StandardOpenOption.READ;
  * shape and byte range, then the data. The whole file is mapped once; tensors' windows are slices of that mapping,
  * valid until this file is closed.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements TensorFile {
     /** Headers larger than this are refused before they are read (the reference implementation uses 100 MB). */
     public static final long MAX_HEADER_BYTES = 100L << 20;
     private static final int LENGTH_FIELD_BYTES = 8;
@@ -37,7 +37,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** A tensor's entry in the header; begin and end are byte offsets into the data section. */
-    public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) {
+    public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) implements TensorFile.Info {
         public TensorInfo {
             shape = shape.clone();
         }
@@ -46,6 +46,7 @@ public final class SafetensorsFile implements AutoCloseable {
         @Override
         public long[] shape() { return shape.clone(); }
 
+        @Override
         public long byteSize() { return end - begin; }
 
         @Override
@@ -104,14 +105,21 @@ public final class SafetensorsFile implements AutoCloseable {
         return new TensorFormatException(file, "truncated: the file ended while its header was read");
     }
 
+    @Override
     public Path path() { return path; }
 
+    @Override
+    public String format() { return "safetensors"; }
+
     /** Tensor names in header order (without "__metadata__"). */
+    @Override
     public Set<String> names() { return header.tensors().keySet(); }
 
     /** The "__metadata__" strings; empty when the file has none. */
+    @Override
     public Map<String, String> metadata() { return header.metadata(); }
 
+    @Override
     public TensorInfo info(String name) {
         TensorInfo info = header.tensors().get(name);
         if (info == null) throw new NoSuchElementException(path + " has no tensor \"" + name + "\"");
@@ -119,45 +127,24 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** The named tensor as read-only rows; a scalar (0-d) tensor has no rows and is refused. */
+    @Override
     public TensorRows tensor(String name) {
         TensorInfo info = info(name);
         if (info.shape.length == 0) {
             throw new IllegalArgumentException(path + ": tensor \"" + name + "\" is a scalar and has no rows");
         }
-        return new Rows(info, data.asSlice(info.begin(), info.byteSize()));
+        return new SliceRows(name, info.dtype(), info.shape, data.asSlice(info.begin(), info.byteSize()));
+    }
+
+    @Override
+    public MemorySegment bytes(String name) {
+        TensorInfo info = info(name);
+        return data.asSlice(info.begin(), info.byteSize());
     }
 
     /** Unmaps the file: windows of its tensors must no longer be used. */
     @Override
     public void close() {
         arena.close();
-    }
-
-    /** A tensor's rows: windows are slices of the file's one mapping, so closing them does nothing. */
-    private static final class Rows implements TensorRows {
-        private final TensorInfo info;
-        private final MemorySegment bytes;
-        private final long rowBytes;
-
-        Rows(TensorInfo info, MemorySegment bytes) {
-            this.info = info;
-            this.bytes = bytes;
-            this.rowBytes = info.shape[0] == 0 ? 0 : info.byteSize() / info.shape[0];
-        }
-
-        @Override public DType dtype() { return info.dtype(); }
-        @Override public long[] shape() { return info.shape(); }
-        @Override public long rows() { return info.shape[0]; }
-        @Override public long rowBytes() { return rowBytes; }
-        @Override public boolean writable() { return false; }
-
-        @Override
-        public RowWindow window(long firstRow, long rowCount) {
-            if (firstRow < 0 || rowCount < 0 || firstRow > rows() - rowCount) {
-                throw new IndexOutOfBoundsException("tensor \"" + info.name() + "\": rows [" + firstRow + ", "
-                        + firstRow + " + " + rowCount + ") out of bounds for " + rows() + " rows");
-            }
-            return new MappedWindow(bytes.asSlice(firstRow * rowBytes, rowCount * rowBytes), firstRow, rowCount, null);
-        }
     }
 }

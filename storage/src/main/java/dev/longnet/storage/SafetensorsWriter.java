@@ -26,7 +26,10 @@ import static java.nio.file.StandardOpenOption.WRITE;
  * written as NAME.partial, forced and renamed: it appears under its name only when complete.
  */
 public final class SafetensorsWriter {
-    private record Entry(String name, DType dtype, long[] shape, float[] values) { }
+    /** A tensor to write: float values to store as dtype, or (values null) bytes already in dtype, copied as they are. */
+    private record Entry(String name, DType dtype, long[] shape, float[] values, MemorySegment bytes) {
+        long byteSize() { return values != null ? (long) values.length * dtype.bytes() : bytes.byteSize(); }
+    }
 
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final List<Entry> tensors = new ArrayList<>();
@@ -44,11 +47,30 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("tensor \"" + name + "\" has " + values.length + " values for shape "
                     + Arrays.toString(shape));
         }
+        checkName(name);
+        tensors.add(new Entry(name, dtype, shape.clone(), values, null));
+        return this;
+    }
+
+    /**
+     * Adds a tensor whose elements are already stored as dtype (little-endian, C order) in bytes: they are copied
+     * unchanged when the file is written, so bytes (a slice of a mapped file, say) must stay valid until then.
+     */
+    public SafetensorsWriter tensor(String name, DType dtype, long[] shape, MemorySegment bytes) {
+        long size = Shapes.bytes(shape, 0, dtype.bytes());
+        if (size != bytes.byteSize()) {
+            throw new IllegalArgumentException("tensor \"" + name + "\" has " + bytes.byteSize() + " bytes for shape "
+                    + Arrays.toString(shape) + " of " + dtype);
+        }
+        checkName(name);
+        tensors.add(new Entry(name, dtype, shape.clone(), null, bytes));
+        return this;
+    }
+
+    private void checkName(String name) {
         if (name.equals("__metadata__") || tensors.stream().anyMatch(t -> t.name.equals(name))) {
             throw new IllegalArgumentException("duplicate or reserved tensor name \"" + name + "\"");
         }
-        tensors.add(new Entry(name, dtype, shape.clone(), values));
-        return this;
     }
 
     /** Writes the file atomically. */
@@ -66,6 +88,14 @@ public final class SafetensorsWriter {
             ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
             MemorySegment bytes = MemorySegment.ofBuffer(buffer);
             for (Entry t : tensors) {
+                if (t.bytes != null) {
+                    for (long from = 0; from < t.bytes.byteSize(); from += buffer.capacity()) {
+                        int n = (int) Math.min(buffer.capacity(), t.bytes.byteSize() - from);
+                        MemorySegment.copy(t.bytes, from, bytes, 0, n);
+                        writeFully(channel, buffer.clear().limit(n));
+                    }
+                    continue;
+                }
                 int perBuffer = buffer.capacity() / t.dtype.bytes();
                 for (int from = 0; from < t.values.length; from += perBuffer) {
                     int n = Math.min(perBuffer, t.values.length - from);
@@ -90,7 +120,7 @@ public final class SafetensorsWriter {
         }
         long offset = 0;
         for (Entry t : tensors) {
-            long bytes = (long) t.values.length * t.dtype.bytes();
+            long bytes = t.byteSize();
             json.put(t.name, Json.object().put("dtype", t.dtype.safetensorsName()).put("shape", t.shape)
                     .put("data_offsets", new long[]{offset, offset + bytes}));
             offset += bytes;

@@ -36,6 +36,10 @@ class HostileFilesTest {
         assertTrue(e.getMessage().startsWith(fifo + ": is not a regular file"), e.getMessage());
         assertTimeoutPreemptively(Duration.ofSeconds(10),
                 () -> assertThrows(TensorFormatException.class, () -> SafetensorsFile.open(fifo)));
+        assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(TensorFormatException.class, () -> TensorFile.open(fifo)));
+        assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(TensorFormatException.class, () -> TorchCheckpoint.open(fifo)));
     }
 
     @Test

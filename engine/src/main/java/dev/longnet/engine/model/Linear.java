@@ -18,6 +18,8 @@ public final class Linear {
     static final int NR = 2 * LANES;
     /** Rows per micro-block. */
     static final int MR = 6;
+    /** Rows per micro-block, for callers that cut rows among threads (whole blocks keep every thread busy). */
+    public static final int MR_ROWS = MR;
 
     private final int in;
     private final int out;

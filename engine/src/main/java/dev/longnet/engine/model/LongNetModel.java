@@ -11,6 +11,9 @@ import java.util.stream.IntStream;
  * kernels. Immutable and shared; a {@link ModelStream} runs it over a sequence.
  */
 public final class LongNetModel {
+    /** fairseq's learned positional embedding, present when the configuration has decoder_learned_pos. */
+    static final String POSITIONS = "embed_positions.weight";
+
     /** One decoder layer's weights. */
     record Layer(float[] attnLnWeight, float[] attnLnBias, Linear q, Linear k, Linear v, Linear out,
                  float[] innerLnWeight, float[] innerLnBias, float[] ffnInLnWeight, float[] ffnInLnBias,
@@ -18,15 +21,17 @@ public final class LongNetModel {
 
     private final ModelConfig config;
     private final float[] embedding;
+    private final float[] positions;          // learned positions (positionRows × dim), or null
     private final List<Layer> layers;
     private final float[] normWeight;
     private final float[] normBias;
     private final Linear output;
 
-    private LongNetModel(ModelConfig config, float[] embedding, List<Layer> layers, float[] normWeight,
-                         float[] normBias, Linear output) {
+    private LongNetModel(ModelConfig config, float[] embedding, float[] positions, List<Layer> layers,
+                         float[] normWeight, float[] normBias, Linear output) {
         this.config = config;
         this.embedding = embedding;
+        this.positions = positions;
         this.layers = layers;
         this.normWeight = normWeight;
         this.normBias = normBias;
@@ -52,6 +57,8 @@ public final class LongNetModel {
                     ? " (and " + (unexpected.size() - 1) + " more)" : ""));
         }
         float[] embedding = source.read("embed_tokens.weight", v, e);
+        float[] positions = config.learnedPositions() > 0
+                ? source.read(POSITIONS, config.positionRows(), e) : null;
         Layer[] layers = new Layer[config.layers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "layers." + i + ".";
@@ -80,7 +87,7 @@ public final class LongNetModel {
         float[] normWeight = config.normalizeBefore() ? source.read("layer_norm.weight", e) : null;
         float[] normBias = config.normalizeBefore() ? source.read("layer_norm.bias", e) : null;
         float[] out = config.shareEmbeddings() ? embedding : source.read("output_projection.weight", v, e);
-        return new LongNetModel(config, embedding, List.of(layers), normWeight, normBias,
+        return new LongNetModel(config, embedding, positions, List.of(layers), normWeight, normBias,
                 new Linear(out, null, (int) v, (int) e));
     }
 
@@ -88,6 +95,7 @@ public final class LongNetModel {
     public static List<String> tensorNames(ModelConfig config) {
         List<String> names = new java.util.ArrayList<>();
         names.add("embed_tokens.weight");
+        if (config.learnedPositions() > 0) names.add(POSITIONS);
         for (int i = 0; i < config.layers(); i++) {
             String p = "layers." + i + ".";
             for (String proj : new String[]{"q_proj", "k_proj", "v_proj", "out_proj"}) {
@@ -132,6 +140,9 @@ public final class LongNetModel {
     List<Layer> layers() { return layers; }
 
     float[] embedding() { return embedding; }
+
+    /** The learned position table (fairseq's layout: position i is row padding_idx + 1 + i), or null. */
+    float[] positions() { return positions; }
 
     float[] normWeight() { return normWeight; }
 

@@ -2,6 +2,7 @@ package dev.longnet.engine.model;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.engine.Semantics;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,11 +22,19 @@ import tools.jackson.core.json.JsonFactory;
  * under the safetensors {@code __metadata__} key {@value #METADATA_KEY}. Options that change the model in ways this
  * engine does not run (MoE, deepnorm, multiway, relative position buckets, ...) are refused by name; options that
  * only matter for training (dropout, checkpointing, ...) are accepted and ignored.
+ *
+ * <p>Two fields are this engine's own: {@code semantics} ("torchscale" when absent: a DecoderConfig describes a
+ * torchscale model, whose weights expect torchscale's attention; "exact" for SPEC.md's operator) and
+ * {@code padding_idx} (fairseq's dictionary padding index, 1 when absent), which places the rows of learned
+ * positions ({@code decoder_learned_pos}, {@code max_target_positions}: fairseq's LearnedPositionalEmbedding, whose
+ * position i is row padding_idx + 1 + i).
+ *
+ * @param learnedPositions the number of learned positions (max_target_positions), or 0 for none
  */
 public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, int ffnDim, long[] segmentLength,
                           int[] dilatedRatio, boolean xpos, double xposScaleBase, double layernormEps,
                           Activation activation, boolean subln, boolean noScaleEmbedding, boolean shareEmbeddings,
-                          boolean normalizeBefore) {
+                          boolean normalizeBefore, int learnedPositions, int paddingIdx, Semantics semantics) {
     public static final String METADATA_KEY = "longnet_config";
 
     /** The activations torchscale's FeedForwardNetwork knows. */
@@ -35,7 +44,7 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
     private static final Set<String> IGNORED = Set.of("dropout", "drop_path_rate", "attention_dropout",
             "activation_dropout", "moe_top1_expert", "moe_gating_use_fp32", "moe_eval_capacity_token_fraction",
             "moe_second_expert_policy", "moe_normalize_gate_prob_before_dropping", "bert_init",
-            "max_target_positions", "checkpoint_activations", "fsdp", "ddp_rank", "flash_attention", "seq_parallel");
+            "checkpoint_activations", "fsdp", "ddp_rank", "flash_attention", "seq_parallel");
 
     public ModelConfig {
         require(vocabSize > 0, "vocab_size must be > 0, got " + vocabSize);
@@ -55,6 +64,10 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
         }
         segmentLength = segmentLength.clone();
         dilatedRatio = dilatedRatio.clone();
+        require(learnedPositions >= 0, "max_target_positions must be >= 0, got " + learnedPositions);
+        require(paddingIdx >= 0 && (long) learnedPositions + paddingIdx + 1 <= Integer.MAX_VALUE,
+                "padding_idx must be >= 0 and fit with max_target_positions, got " + paddingIdx);
+        require(semantics != null, "semantics is needed (exact or torchscale)");
         require(xposScaleBase > 0 && Double.isFinite(xposScaleBase), "xpos_scale_base must be > 0, got " + xposScaleBase);
         require(layernormEps > 0 && Double.isFinite(layernormEps), "layernorm_eps must be > 0, got " + layernormEps);
         require(activation != null, "activation_fn is needed");
@@ -68,6 +81,14 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
                         + Arrays.toString(segmentLength) + " overflows");
             }
         }
+        if (semantics == Semantics.TORCHSCALE) {
+            for (int i = 0; i < segmentLength.length; i++) {
+                require(segmentLength[i] % dilatedRatio[i] == 0, "segment_length " + segmentLength[i]
+                        + " is not a multiple of its dilated_ratio " + dilatedRatio[i] + ": under torchscale's"
+                        + " semantics its later segments shift, which a causal stream cannot hold in bounded memory;"
+                        + " set \"semantics\": \"exact\" to run SPEC.md's operator instead");
+            }
+        }
     }
 
     public int headDim() { return embedDim / heads; }
@@ -79,7 +100,7 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
     /** The causal dilated attention of every layer: torchscale's head grouping and softmax scale 1/sqrt(d). */
     public AttentionConfig attention() {
         return AttentionConfig.builder().levels(segmentLength, dilatedRatio).heads(heads).headDim(headDim())
-                .causal(true).offsetRule(HeadOffsetRule.TORCHSCALE).build();
+                .causal(true).offsetRule(HeadOffsetRule.TORCHSCALE).semantics(semantics).build();
     }
 
     /** Parameters with the output projection counted once when it is tied to the embedding. */
@@ -89,15 +110,36 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
         long perLayer = 4 * (e * e + e) + 2 * e                        // q, k, v, out_proj; self_attn_layer_norm
                 + (e * f + f) + (f * e + e) + 2 * e                    // fc1, fc2, final_layer_norm
                 + (subln ? 2 * e + 2 * f : 0);                         // inner_attn_ln, ffn_layernorm
-        long total = (long) vocabSize * e + layers * perLayer + (normalizeBefore ? 2 * e : 0);
+        long total = (long) vocabSize * e + layers * perLayer + (normalizeBefore ? 2 * e : 0)
+                + (learnedPositions > 0 ? positionRows() * e : 0);
         return shareEmbeddings ? total : total + (long) vocabSize * e;
     }
 
-    /** A configuration with DecoderConfig's defaults for everything but the shape. */
+    /** Rows of the learned position table: fairseq's max_target_positions + padding_idx + 1. */
+    public long positionRows() { return learnedPositions == 0 ? 0 : (long) learnedPositions + paddingIdx + 1; }
+
+    /**
+     * A configuration with DecoderConfig's defaults for everything but the shape, no learned positions, and
+     * torchscale's semantics.
+     */
     public static ModelConfig of(int vocab, int dim, int heads, int layers, int ffn, long[] segments, int[] dilations,
                                  boolean xpos) {
         return new ModelConfig(vocab, dim, heads, layers, ffn, segments, dilations, xpos, 512, 1e-5, Activation.GELU,
-                true, true, false, true);
+                true, true, false, true, 0, 1, Semantics.TORCHSCALE);
+    }
+
+    /** This configuration with another semantics. */
+    public ModelConfig withSemantics(Semantics s) {
+        return new ModelConfig(vocabSize, embedDim, heads, layers, ffnDim, segmentLength, dilatedRatio, xpos,
+                xposScaleBase, layernormEps, activation, subln, noScaleEmbedding, shareEmbeddings, normalizeBefore,
+                learnedPositions, paddingIdx, s);
+    }
+
+    /** This configuration with {@code n} learned positions (fairseq's layout, padding index {@code padding}). */
+    public ModelConfig withLearnedPositions(int n, int padding) {
+        return new ModelConfig(vocabSize, embedDim, heads, layers, ffnDim, segmentLength, dilatedRatio, xpos,
+                xposScaleBase, layernormEps, activation, subln, noScaleEmbedding, shareEmbeddings, normalizeBefore,
+                n, padding, semantics);
     }
 
     /** Parses the JSON of {@value #METADATA_KEY}; errors name the field. */
@@ -142,6 +184,12 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
             g.writeBooleanProperty("no_scale_embedding", noScaleEmbedding);
             g.writeBooleanProperty("share_decoder_input_output_embed", shareEmbeddings);
             g.writeBooleanProperty("decoder_normalize_before", normalizeBefore);
+            if (learnedPositions > 0) {
+                g.writeBooleanProperty("decoder_learned_pos", true);
+                g.writeNumberProperty("max_target_positions", learnedPositions);
+                g.writeNumberProperty("padding_idx", paddingIdx);
+            }
+            g.writeStringProperty("semantics", semantics.name().toLowerCase(Locale.ROOT));
             g.writeEndObject();
         }
         return out.toString();
@@ -152,7 +200,9 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
         return "vocab=" + vocabSize + " dim=" + embedDim + " heads=" + heads + " layers=" + layers + " ffn=" + ffnDim
                 + " segments=" + Arrays.toString(segmentLength) + " dilations=" + Arrays.toString(dilatedRatio)
                 + " xpos=" + xpos + (xpos ? "(base " + xposScaleBase + ")" : "") + " activation="
-                + activation.name().toLowerCase(Locale.ROOT) + " subln=" + subln + " tied=" + shareEmbeddings;
+                + activation.name().toLowerCase(Locale.ROOT) + " subln=" + subln + " tied=" + shareEmbeddings
+                + (learnedPositions > 0 ? " learned positions=" + learnedPositions : "") + " semantics="
+                + semantics.name().toLowerCase(Locale.ROOT);
     }
 
     @Override
@@ -172,7 +222,9 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
         int vocab = -1, dim = 768, heads = 12, layers = 12, ffn = 3072;
         long[] segments;
         int[] dilations;
-        boolean xpos, subln = true, noScale = true, share, normalizeBefore = true;
+        boolean xpos, subln = true, noScale = true, share, normalizeBefore = true, learned;
+        int maxPositions = 1024, paddingIdx = 1;
+        Semantics semantics = Semantics.TORCHSCALE;
         double scaleBase = 512, eps = 1e-5;
         Activation activation = Activation.GELU;
 
@@ -193,6 +245,10 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
                 case "no_scale_embedding" -> noScale = bool(name, t, p);
                 case "share_decoder_input_output_embed" -> share = bool(name, t, p);
                 case "decoder_normalize_before" -> normalizeBefore = bool(name, t, p);
+                case "decoder_learned_pos" -> learned = bool(name, t, p);
+                case "max_target_positions" -> maxPositions = integer(name, t, p);
+                case "padding_idx" -> paddingIdx = integer(name, t, p);
+                case "semantics" -> semantics = Semantics.parse(string(name, t, p));
                 case "deepnorm", "multiway", "layernorm_embedding", "use_xmoe", "no_output_layer" -> {
                     if (t != JsonToken.VALUE_NULL && bool(name, t, p)) unsupported(name + "=true");
                 }
@@ -210,8 +266,12 @@ public record ModelConfig(int vocabSize, int embedDim, int heads, int layers, in
         }
 
         ModelConfig build() {
+            if (learned && maxPositions <= 0) {
+                throw new IllegalArgumentException("decoder_learned_pos needs max_target_positions > 0, got " + maxPositions);
+            }
             return new ModelConfig(vocab, dim, heads, layers, ffn, segments, dilations, xpos, scaleBase, eps,
-                    activation, subln, noScale, share, normalizeBefore);
+                    activation, subln, noScale, share, normalizeBefore, learned ? maxPositions : 0, paddingIdx,
+                    semantics);
         }
 
         private static void unsupported(String what) {

@@ -46,6 +46,11 @@ public final class ModelInit {
             norm(t, p + "final_layer_norm", e);
         }
         if (config.normalizeBefore()) norm(t, "layer_norm", e);
+        if (config.learnedPositions() > 0) {                   // fairseq: normal, σ = dim^-1/2, padding row zero
+            TensorSource.Tensor positions = normal(random, Math.toIntExact(config.positionRows()), e, Math.pow(e, -0.5));
+            java.util.Arrays.fill(positions.values(), config.paddingIdx() * e, (config.paddingIdx() + 1) * e, 0f);
+            t.put(LongNetModel.POSITIONS, positions);
+        }
         return t;
     }
 

@@ -135,6 +135,7 @@ public final class ModelStream implements AutoCloseable {
         int e = config.embedDim();
         int ffn = config.ffnDim();
         float[] embedding = model.embedding();
+        float[] positions = model.positions();
         for (int r = 0; r < n; r++) {
             int token = tokens[offset + r];
             if (token < 0 || token >= config.vocabSize()) {
@@ -142,6 +143,14 @@ public final class ModelStream implements AutoCloseable {
                         + " is outside the vocabulary [0, " + config.vocabSize() + ")");
             }
             for (int i = 0; i < e; i++) x[r * e + i] = embedding[token * e + i] * embedScale;
+            if (positions != null) {
+                long row = config.paddingIdx() + 1 + position + r;
+                if (position + r >= config.learnedPositions()) {
+                    throw new IllegalArgumentException("position " + (position + r) + " is past the model's "
+                            + config.learnedPositions() + " learned positions (max_target_positions)");
+                }
+                for (int i = 0; i < e; i++) x[r * e + i] += positions[(int) row * e + i];
+            }
         }
         boolean pre = config.normalizeBefore();
         double eps = config.layernormEps();

@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The element-wise parts of the model: layer norm and the activations, in float with double accumulation. */
-final class Ops {
+public final class Ops {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
 
@@ -17,7 +17,7 @@ final class Ops {
      * float vectors; the lanes' partial sums are added in lane order in double, so a row's result never depends on
      * JIT state or on the rows around it. lanes holds at least {@link #LANES} floats. y may be x.
      */
-    static void layerNorm(float[] x, float[] y, int rows, int n, float[] gamma, float[] beta, double eps, float[] lanes) {
+    public static void layerNorm(float[] x, float[] y, int rows, int n, float[] gamma, float[] beta, double eps, float[] lanes) {
         for (int r = 0; r < rows; r++) {
             int base = r * n;
             FloatVector sum = FloatVector.zero(SPECIES);
@@ -42,7 +42,7 @@ final class Ops {
     }
 
     /** Scratch for {@link #layerNorm}. */
-    static float[] lanes() { return new float[LANES]; }
+    public static float[] lanes() { return new float[LANES]; }
 
     private static double sumLanes(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
@@ -65,7 +65,7 @@ final class Ops {
      * below 1.2e-7, float precision), with e^x from
      * {@link VectorExp}, the last partial vector masked, so that every element takes the same path.
      */
-    static void gelu(float[] x, int from, int n) {
+    public static void gelu(float[] x, int from, int n) {
         for (int i = 0; i < n; i += LANES) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
             FloatVector v = FloatVector.fromArray(SPECIES, x, from + i, m);

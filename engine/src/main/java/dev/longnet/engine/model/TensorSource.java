@@ -1,7 +1,7 @@
 package dev.longnet.engine.model;
 
 import dev.longnet.storage.RowWindow;
-import dev.longnet.storage.SafetensorsFile;
+import dev.longnet.storage.TensorFile;
 import dev.longnet.storage.TensorRows;
 import java.lang.foreign.MemorySegment;
 import java.io.IOException;
@@ -9,7 +9,10 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 
-/** Named tensors the model is built from: a safetensors file, or tensors made in memory by {@link ModelInit}. */
+/**
+ * Named tensors the model is built from: a tensor file (safetensors or a PyTorch checkpoint), or tensors made in
+ * memory by {@link ModelInit}.
+ */
 public interface TensorSource {
     Set<String> names();
 
@@ -33,7 +36,7 @@ public interface TensorSource {
         };
     }
 
-    static TensorSource of(SafetensorsFile file) {
+    static TensorSource of(TensorFile file) {
         return new TensorSource() {
             @Override public Set<String> names() { return file.names(); }
 
@@ -42,7 +45,7 @@ public interface TensorSource {
                 if (!file.names().contains(name)) {
                     throw new IllegalArgumentException(file.path() + ": missing tensor \"" + name + "\"");
                 }
-                SafetensorsFile.TensorInfo info = file.info(name);
+                TensorFile.Info info = file.info(name);
                 checkShape(file.path() + ": tensor \"" + name + "\"", info.shape(), shape);
                 long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
                 if (count > Integer.MAX_VALUE - 64) throw new IllegalArgumentException(file.path() + ": tensor \"" + name + "\" is too large");

@@ -2,9 +2,11 @@ package dev.longnet.engine.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.engine.DilatedAttention;
+import dev.longnet.engine.Semantics;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
@@ -79,9 +81,36 @@ class LongNetModelTest {
     void matchesDoubleReferenceInTheOtherVariants() throws Exception {
         // post-LN without sub-LN, relu, tied embeddings, scaled embedding; swish with xPos on a base of 64.
         assertMatchesReference(new ModelConfig(23, 16, 2, 3, 20, new long[]{7, 3}, new int[]{2, 1}, false, 512, 1e-5,
-                ModelConfig.Activation.RELU, false, false, true, false), 13, 40);
+                ModelConfig.Activation.RELU, false, false, true, false, 0, 1, Semantics.EXACT), 13, 40);
         assertMatchesReference(new ModelConfig(19, 32, 4, 1, 24, new long[]{16, 32}, new int[]{1, 4}, true, 64, 1e-6,
-                ModelConfig.Activation.SWISH, true, true, false, true), 14, 50);
+                ModelConfig.Activation.SWISH, true, true, false, true, 0, 1, Semantics.TORCHSCALE), 14, 50);
+    }
+
+    @Test
+    void learnedPositionsMatchTheDoubleReference() throws Exception {
+        // fairseq's LearnedPositionalEmbedding: position p reads row padding_idx + 1 + p (here 3 + p).
+        assertMatchesReference(small(false).withLearnedPositions(64, 2), 15, 60);
+    }
+
+    @Test
+    void positionsPastTheLearnedOnesAreRefused() throws Exception {
+        ModelConfig config = small(false).withLearnedPositions(10, 1);
+        LongNetModel model = LongNetModel.load(config, TensorSource.of(ModelInit.tensors(config, 3)));
+        try (ModelStream stream = ModelStream.open(model, LayerAttention.factory(1))) {
+            stream.forward(new int[10], 0, 10, null, null);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> stream.forward(new int[1], 0, 1, null, null));
+            assertTrue(e.getMessage().contains("position 10 is past the model's 10 learned positions"), e.getMessage());
+        }
+    }
+
+    @Test
+    void torchscaleSemanticsRefusesLevelsThatShift() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ModelConfig.of(23, 16, 2, 1, 20, new long[]{7, 4}, new int[]{2, 1}, false));
+        assertTrue(e.getMessage().contains("segment_length 7 is not a multiple of its dilated_ratio 2"), e.getMessage());
+        assertEquals(Semantics.EXACT, ModelConfig.of(23, 16, 2, 1, 20, new long[]{8, 4}, new int[]{2, 1}, false)
+                .withSemantics(Semantics.EXACT).attention().semantics());
     }
 
     @Test

@@ -24,6 +24,10 @@ final class ReferenceModel {
         double scale = c.noScaleEmbedding() ? 1 : Math.sqrt(e);
         float[] emb = w("embed_tokens.weight");
         for (int p = 0; p < n; p++) for (int i = 0; i < e; i++) x[p][i] = emb[tokens[p] * e + i] * scale;
+        if (c.learnedPositions() > 0) {                   // fairseq: position p is row padding_idx + 1 + p
+            float[] pos = w("embed_positions.weight");
+            for (int p = 0; p < n; p++) for (int i = 0; i < e; i++) x[p][i] += pos[(c.paddingIdx() + 1 + p) * e + i];
+        }
         for (int l = 0; l < c.layers(); l++) {
             String pre = "layers." + l + ".";
             double[][] h = c.normalizeBefore() ? ln(x, pre + "self_attn_layer_norm") : x;

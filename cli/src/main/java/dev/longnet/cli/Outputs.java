@@ -1,0 +1,59 @@
+package dev.longnet.cli;
+
+import dev.longnet.storage.DType;
+import dev.longnet.storage.NpyFile;
+import dev.longnet.storage.RowWindow;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Small f32 outputs written as NAME.partial and renamed when complete; and inputs that must not be an output. */
+final class Outputs {
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private Outputs() { }
+
+    /** Writes values of the given shape to target (through target.partial, renamed at the end). */
+    static void write(Path target, float[] values, long... shape) throws IOException {
+        NpyFile f = NpyFile.create(target, DType.F32, shape);
+        try {
+            try (RowWindow w = f.window(0, f.rows())) {
+                MemorySegment.copy(values, 0, w.segment(), FLOAT, 0, values.length);
+                w.force();
+            }
+            f.commit();
+        } catch (IOException | RuntimeException e) {
+            f.discard();
+            throw e;
+        }
+    }
+
+    /** Refuses an input that is one of the outputs or their partials (even with --force: the run would overwrite it). */
+    static void requireDistinct(Path input, Path... outputs) throws IOException {
+        if (input == null || !Files.exists(input)) return;
+        Path real = input.toRealPath();
+        for (Path out : outputs) {
+            if (out == null) continue;
+            Path parent = out.toAbsolutePath().getParent();
+            if (parent == null || !Files.isDirectory(parent)) continue;
+            Path o = parent.toRealPath().resolve(out.getFileName());
+            if (real.equals(o) || real.equals(NpyFile.partialPath(o))) {
+                throw new IllegalArgumentException(input + " is also the output " + out + "; the run would overwrite it:"
+                        + " give the output another name");
+            }
+        }
+    }
+
+    /** Deletes a directory tree, best effort. */
+    static void deleteTree(Path dir) {
+        if (dir == null) return;
+        try {
+            PartialCleanup.deleteTree(dir);
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+}
