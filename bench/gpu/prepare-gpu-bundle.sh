@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds, HERE (a machine with JDK 25 and Maven, no GPU needed), everything run-gpu-checks.sh needs on the GPU
-# machine, which has CUDA and PyTorch but no Java:
+# Builds, on a build machine (JDK 25 and Maven, no GPU needed), everything run-gpu-checks.sh needs on the GPU
+# machine, which needs CUDA and PyTorch but no Java:
 #   .gpu/jdk      a jlink'd Java 25 runtime (java.base, jdk.incubator.vector, ...; no compiler)
 #   .gpu/lib      the storage and engine jars, the engine's test classes as a jar, JUnit and its launcher
 #   .gpu/runner   GpuTestRunner.class (runs JUnit without Maven)
-# and adds /.gpu/ to .git/info/exclude so that the bundle is never committed. Send it with the device tool's
-# carry: [".gpu"] (it must stay under the tool's 64 MiB; this script prints its size).
+# (.gitignore keeps the bundle out of commits). Copy .gpu into the checkout on the GPU machine, e.g.
+# rsync -a .gpu/ gpu-host:longnet-java/.gpu/ (about 56 MiB; this script prints its size).
 #
 #   bench/gpu/prepare-gpu-bundle.sh       # from anywhere in the repository; about a minute
 set -euo pipefail
@@ -13,8 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 jbin="$JAVA_HOME/bin"
-lock=/tmp/longnet-build.lock
-mvn_q() { flock "$lock" mvn -B -q -ntp "$@"; }
+mvn_q() { mvn -B -q -ntp "$@"; }
 
 rm -rf .gpu
 mkdir -p .gpu/lib .gpu/runner
@@ -42,18 +41,16 @@ echo "== GpuTestRunner"
 "$jbin/javac" -d .gpu/runner -cp ".gpu/lib/*" bench/gpu/GpuTestRunner.java
 
 echo "== jlink"
-# A fixed list, not jdeps's (which pulls in java.desktop and more for JUnit and overflows the 64 MiB the device tool
-# carries): the engine needs java.base and the Vector API; JUnit needs java.logging; java.management and
+# A fixed list, not jdeps's (which pulls in java.desktop and more for JUnit, a much larger runtime to copy): the engine needs java.base and the Vector API; JUnit needs java.logging; java.management and
 # jdk.unsupported are cheap insurance; jdk.zipfs lets JUnit scan packages inside jars. The smoke test below runs
 # JUnit on this runtime.
 modules="java.base,jdk.incubator.vector,java.management,jdk.unsupported,java.logging,jdk.zipfs"
 "$jbin/jlink" --add-modules "$modules" --output .gpu/jdk --strip-debug --no-header-files --no-man-pages \
   --compress=zip-9
 
-grep -qxF '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 
 echo "== smoke test with the bundled runtime (no GPU here: the CUDA tests must skip, the rest pass)"
 .gpu/jdk/bin/java --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp ".gpu/lib/*:.gpu/runner" \
   GpuTestRunner dev.longnet.engine.cuda | tail -n 3
 du -sh .gpu .gpu/jdk .gpu/lib
-echo "ready: carry .gpu to the GPU machine and run bench/gpu/run-gpu-checks.sh there"
+echo "ready: copy .gpu into the checkout on the GPU machine and run bash bench/gpu/run-gpu-checks.sh there"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The GPU checks of longnet-java's CUDA backend, prepared to run in ONE device call (README.md beside this file).
-# Run from the repository root on the GPU machine (CUDA 13 driver, PyTorch, no Java), with the bundle that
-# bench/gpu/prepare-gpu-bundle.sh built here carried along as .gpu:
+# The GPU checks of longnet-java's CUDA backend, one script that cannot hang (README.md beside this file).
+# Run from the repository root on the NVIDIA machine (CUDA 13 driver, PyTorch; Java is not needed there), with the
+# bundle that bench/gpu/prepare-gpu-bundle.sh built on a build machine copied into the checkout as .gpu:
 #
-#   bash bench/gpu/run-gpu-checks.sh            # results under $OUT (the device tool's folder), else ./gpu-results
+#   bash bench/gpu/run-gpu-checks.sh            # results under $RESULTS if set, else ./gpu-results
 #
 # Steps, each under its own time limit, each run even if an earlier one failed:
 #   1. environment: nvidia-smi, torch, the CUDA library and header folders found (env.txt)
@@ -13,15 +13,15 @@
 #      the smallest N for comparison, and one single-view run (throughput.jsonl, throughput.log)
 #   4. PyTorch: bench/gpu/sdpa_dilated.py on the same configuration (sdpa.jsonl, sdpa.log)
 #   5. summary.txt: pass/fail counts and the tokens/s table side by side
-# At most 7 files come back: the device tool returns 8 at most.
+# It writes these 7 files, no more.
 #
 # Knobs (environment): N_LIST (default 65536,262144,1048576), HEADS (8), DIM (64), PRESET (bench),
 # JUNIT_TIMEOUT (180 s), JAVA_TIMEOUT (180 s), SDPA_TIMEOUT (120 s): at most 8 minutes in all, SKIP_JUNIT / SKIP_JAVA / SKIP_SDPA (=1).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-OUT="${OUT:-$root/gpu-results}"
-mkdir -p "$OUT"
+RESULTS="${RESULTS:-$root/gpu-results}"
+mkdir -p "$RESULTS"
 N_LIST="${N_LIST:-65536,262144,1048576}"
 HEADS="${HEADS:-8}"
 DIM="${DIM:-64}"
@@ -36,7 +36,7 @@ stamp() { echo "[$(( $(date +%s) - started ))s] $*"; }
 java=.gpu/jdk/bin/java
 if [[ ! -x "$java" ]]; then
   echo "no Java runtime at .gpu/jdk: run bench/gpu/prepare-gpu-bundle.sh on the build machine and carry .gpu" \
-    | tee "$OUT/summary.txt"
+    | tee "$RESULTS/summary.txt"
   SKIP_JUNIT=1 SKIP_JAVA=1
 fi
 python=python3
@@ -92,8 +92,8 @@ export NVIDIA_TF32_OVERRIDE=0            # the f32 parity tests need plain f32 p
   for d in ${libdirs//:/ }; do ls "$d" | grep -E '^lib(cudart|cublas|cublasLt|nvrtc|nvrtc-builtins)\.so' | sed "s#^#  $d/#"; done
   ldconfig -p 2>/dev/null | grep -E 'libcuda\.so' || echo "libcuda.so not in ld.so.cache"
   [[ -x "$java" ]] && "$java" -version 2>&1
-} > "$OUT/env.txt" 2>&1
-stamp "environment written to $OUT/env.txt"
+} > "$RESULTS/env.txt" 2>&1
+stamp "environment written to $RESULTS/env.txt"
 
 flags=(--add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
@@ -105,9 +105,9 @@ junit_rc=skipped
 if [[ "${SKIP_JUNIT:-0}" != 1 ]]; then
   stamp "JUnit: dev.longnet.engine.cuda (timeout ${JUNIT_TIMEOUT}s)"
   timeout "$JUNIT_TIMEOUT" "$java" "${flags[@]}" -Xmx6g -cp "$cp" GpuTestRunner dev.longnet.engine.cuda \
-    > "$OUT/junit.txt" 2>&1
+    > "$RESULTS/junit.txt" 2>&1
   junit_rc=$?
-  stamp "JUnit exit $junit_rc: $(grep '^RESULT' "$OUT/junit.txt" || echo 'no RESULT line')"
+  stamp "JUnit exit $junit_rc: $(grep '^RESULT' "$RESULTS/junit.txt" || echo 'no RESULT line')"
 fi
 
 # ---------------------------------------------------------------------------------------------- 3. Java throughput
@@ -122,7 +122,7 @@ if [[ "${SKIP_JAVA:-0}" != 1 ]]; then
     local left=$(( deadline - $(date +%s) ))
     if (( left < 10 )); then echo "[throughput] out of time, skipped: $*"; java_rc=124; return; fi
     timeout "$left" "$java" "${flags[@]}" -Xmx8g -cp "$cp" dev.longnet.engine.cuda.CudaThroughput \
-      --heads "$HEADS" --dim "$DIM" --preset "$PRESET" --out "$OUT/throughput.jsonl" "$@"
+      --heads "$HEADS" --dim "$DIM" --preset "$PRESET" --out "$RESULTS/throughput.jsonl" "$@"
     local rc=$?
     (( rc == 0 )) || { echo "[throughput] exit $rc: $*"; java_rc=$rc; }
   }
@@ -131,7 +131,7 @@ if [[ "${SKIP_JAVA:-0}" != 1 ]]; then
     run --n "$mid_n" --dtype f32
     run --n "$first_n" --dtype f16 --causal
     run --n "$first_n" --dtype f16 --cpu
-  } > "$OUT/throughput.log" 2>&1
+  } > "$RESULTS/throughput.log" 2>&1
   stamp "Java throughput exit $java_rc"
 fi
 
@@ -140,7 +140,7 @@ sdpa_rc=skipped
 if [[ "${SKIP_SDPA:-0}" != 1 ]]; then
   stamp "PyTorch SDPA dilated attention (timeout ${SDPA_TIMEOUT}s)"
   LD_LIBRARY_PATH="$original_ld_path" timeout "$SDPA_TIMEOUT" $python bench/gpu/sdpa_dilated.py --n "$N_LIST" --heads "$HEADS" --dim "$DIM" \
-    --preset "$PRESET" --dtype f16 --json "$OUT/sdpa.jsonl" > "$OUT/sdpa.log" 2>&1
+    --preset "$PRESET" --dtype f16 --json "$RESULTS/sdpa.jsonl" > "$RESULTS/sdpa.log" 2>&1
   sdpa_rc=$?
   stamp "SDPA exit $sdpa_rc"
 fi
@@ -148,14 +148,14 @@ fi
 # ---------------------------------------------------------------------------------------------- 5. summary
 {
   echo "longnet-java GPU checks, $(date -u +%FT%TZ), ${SECONDS}s"
-  head -n 3 "$OUT/env.txt" 2>/dev/null
+  head -n 3 "$RESULTS/env.txt" 2>/dev/null
   echo
-  grep -m1 -F '[cuda] CUDA' "$OUT/junit.txt" 2>/dev/null | cut -c1-400
-  echo "junit: exit $junit_rc  $(grep '^RESULT' "$OUT/junit.txt" 2>/dev/null)"
-  grep -E '^FAIL' "$OUT/junit.txt" 2>/dev/null | cut -c1-240 | head -n 12
+  grep -m1 -F '[cuda] CUDA' "$RESULTS/junit.txt" 2>/dev/null | cut -c1-400
+  echo "junit: exit $junit_rc  $(grep '^RESULT' "$RESULTS/junit.txt" 2>/dev/null)"
+  grep -E '^FAIL' "$RESULTS/junit.txt" 2>/dev/null | cut -c1-240 | head -n 12
   echo "java throughput: exit $java_rc    sdpa: exit $sdpa_rc"
   echo
-  $python - "$OUT/throughput.jsonl" "$OUT/sdpa.jsonl" <<'PY' 2>&1
+  $python - "$RESULTS/throughput.jsonl" "$RESULTS/sdpa.jsonl" <<'PY' 2>&1
 import json, sys
 def rows(path):
     try:
@@ -179,6 +179,6 @@ for r in sdpa:
     print(f"{'sdpa':<12} {'torch ' + r['impl']:<34} {r['dtype']:<5} {str(r['causal']):<6} {r['n']:>9} "
           f"{r['seconds_best']:>9.3f} {r['tokens_per_s']:>12.0f} {r['tflops']:>8.3f}")
 PY
-} > "$OUT/summary.txt"
-cat "$OUT/summary.txt"
+} > "$RESULTS/summary.txt"
+cat "$RESULTS/summary.txt"
 [[ "$junit_rc" == 0 ]]
