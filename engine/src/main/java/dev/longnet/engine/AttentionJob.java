@@ -12,7 +12,7 @@ import java.util.Arrays;
  * Attention from .npy files to an .npy file, the way the CLI and embedders run it. In order: the output path is
  * checked (a regular file or nothing), the inputs are opened once, checked against each other, the configuration
  * and the output's working files, and share-locked; the work is planned once ({@link JobPlan}); the run's lock is
- * taken ({@link RunLock}: one run per output); the run directory is opened or resumed ({@link RunDirectory}); the
+ * taken ({@link dev.longnet.engine.job.JobLock}: one run per output); the run directory is opened or resumed ({@link RunDirectory}); the
  * operator follows the plan's schedule and records each unit; the output is committed under its name only when
  * complete.
  *
@@ -113,7 +113,7 @@ public final class AttentionJob {
             JobPlan plan = new JobPlan(request, inputs, schedule,
                     RunIdentity.of(config, options.kernel().name(), schedule, request.outputType(), qf, kf, vf),
                     JobPlan.spaceNeeded(inputs, request.outputType(), schedule));
-            RunDirectory run = RunDirectory.open(plan, RunLock.acquire(RunFiles.of(request.out())));
+            RunDirectory run = RunDirectory.open(plan, RunFiles.lock(request.out()));
             TimedLog timed = new TimedLog(run);
             try {
                 // Last, once nothing else opens the inputs: closing any descriptor of a file drops this process's locks.
