@@ -50,6 +50,16 @@ public final class Identity {
         return this;
     }
 
+    /**
+     * Adds the identity of the first {@code length} bytes of {@code file} (a file that may grow, read from its
+     * start: a stream's input) as {@code name}, and its path as {@code name.path}.
+     */
+    public Identity filePrefix(String name, Path file, long length) throws IOException {
+        fields.put(name, Math.min(length, Files.size(file)) + " bytes " + FileFingerprint.ofPrefix(file, length));
+        fields.put(name + PATH, file.toAbsolutePath().toString());
+        return this;
+    }
+
     /** The fields, in the order they were added. */
     public Map<String, String> fields() { return Collections.unmodifiableMap(fields); }
 

@@ -98,8 +98,8 @@ public final class Job implements AutoCloseable {
 
         /** Checks outputs and collisions, takes the locks; the job then runs until {@link Job#close()}. */
         public Job start() throws IOException {
-            for (Path out : outputs) checkOutput(out, force);
             checkCollisions();
+            for (Path out : outputs) checkOutput(out, force);
             List<JobLock> locks = new ArrayList<>();
             try {
                 for (Path out : outputs) locks.add(JobLock.acquire(runDirectory(out).resolve(LOCK), out));

@@ -187,8 +187,16 @@ public final class AttentionStream implements AutoCloseable {
      * this process or another, continues to exactly the same bits.
      */
     public void snapshot(Path file) throws IOException {
+        snapshot(file, Map.of());
+    }
+
+    /**
+     * As {@link #snapshot(Path)}, recording {@code extra} fields in the snapshot's header (a job's identity, read
+     * back with {@link dev.longnet.storage.SnapshotFile#open}); their names must not be the stream's own.
+     */
+    public void snapshot(Path file, Map<String, String> extra) throws IOException {
         requireOpen();
-        Map<String, String> header = new LinkedHashMap<>();
+        Map<String, String> header = new LinkedHashMap<>(extra);
         header.put("format", FORMAT);
         header.putAll(configFields(config));
         header.put("position", Long.toString(core.position));
