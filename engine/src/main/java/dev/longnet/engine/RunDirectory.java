@@ -97,8 +97,16 @@ final class RunDirectory implements UnitLog, AutoCloseable {
             return create(files, lock, plan);
         } catch (IOException | RuntimeException | Error e) {
             if (!Files.isRegularFile(files.journal())) {                      // nothing to resume: leave nothing
-                files.deleteWork();
-                files.deleteDirectory();
+                try {
+                    files.deleteWork();                 // may fail as creating them did (a name too long, ...)
+                } catch (IOException | RuntimeException ignored) {
+                    // what could not be named was not created
+                }
+                try {
+                    files.deleteDirectory();
+                } catch (IOException | RuntimeException ignored) {
+                    // the original failure is what matters
+                }
             }
             lock.close();
             throw e;
