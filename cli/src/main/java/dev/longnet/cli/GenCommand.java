@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Generator;
 import dev.longnet.storage.Json;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.storage.DType;

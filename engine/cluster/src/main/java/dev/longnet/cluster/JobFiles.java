@@ -11,8 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * A job's files as one member sees them: q, k, v read-only; the output accumulating in {@code OUT.partial}, written by
@@ -139,12 +137,7 @@ final class JobFiles implements AutoCloseable {
         return out;
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
+    static void deleteTree(Path dir) throws IOException { dev.longnet.storage.Disk.deleteTree(dir); }
 
     /** The out rows and lse rows of [first, end) as file regions (for the journal's before-images). */
     BlockJournal.Region[] regions(long first, long end) {

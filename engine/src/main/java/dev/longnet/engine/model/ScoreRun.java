@@ -1,6 +1,7 @@
 package dev.longnet.engine.model;
 
 import dev.longnet.engine.job.Identity;
+import dev.longnet.storage.AtomicFile;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
@@ -186,9 +187,8 @@ public final class ScoreRun {
         Path target = dir.resolve(name);
         deleteTree(target);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        Path pointer = dir.resolve(CURRENT + ".partial");
-        Files.writeString(pointer, name);
-        Files.move(pointer, dir.resolve(CURRENT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.write(dir.resolve(CURRENT), ch -> ch.write(java.nio.ByteBuffer.wrap(
+                name.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
         try (DirectoryStream<Path> old = Files.newDirectoryStream(dir, "snap-*")) {
             for (Path p : old) if (!p.getFileName().toString().equals(name)) deleteTree(p);
         }
