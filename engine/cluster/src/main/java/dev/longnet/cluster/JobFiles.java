@@ -1,6 +1,7 @@
 package dev.longnet.cluster;
 
 import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.job.Job;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.FileFingerprint;
 import dev.longnet.storage.NpyFile;
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A job's files as one member sees them: q, k, v read-only; the output accumulating in {@code OUT.partial}, written by
@@ -37,6 +39,11 @@ final class JobFiles implements AutoCloseable {
     }
 
     static Path runDirectory(Path out) { return out.resolveSibling(out.getFileName() + ".cluster"); }
+
+    /** Refuses an input that is the output, OUT.partial or inside OUT.cluster/ (the job layer's collision rule). */
+    static void requireNoCollision(Path q, Path k, Path v, Path out) throws IOException {
+        Job.requireNoCollision(List.of(q, k, v), List.of(out), null, List.of(runDirectory(out)), false);
+    }
 
     /** The inputs' shape, dtypes and fingerprints as one line: every member must see the same. */
     static String inputs(Path q, Path k, Path v) throws IOException {
@@ -75,6 +82,7 @@ final class JobFiles implements AutoCloseable {
      * plan describes another job is refused, naming what differs.
      */
     static BlockPlan prepare(Path q, Path k, Path v, Path out, JobSpec spec, int members) throws IOException {
+        requireNoCollision(q, k, v, out);
         long[] shape = shape(q, k, v);
         AttentionConfig config = spec.config((int) shape[1], (int) shape[2]);
         if (Files.exists(out)) throw new FileAlreadyExistsException(out + ": the output exists; remove it first");
@@ -113,6 +121,7 @@ final class JobFiles implements AutoCloseable {
 
     /** Opens the job's files for computing blocks. */
     static JobFiles open(Path q, Path k, Path v, Path out, JobSpec spec) throws IOException {
+        requireNoCollision(q, k, v, out);
         long[] shape = shape(q, k, v);
         AttentionConfig config = spec.config((int) shape[1], (int) shape[2]);
         Path dir = runDirectory(out);

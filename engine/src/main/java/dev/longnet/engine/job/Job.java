@@ -118,35 +118,46 @@ public final class Job implements AutoCloseable {
         }
 
         private void checkCollisions() throws IOException {
-            Set<Path> seen = new LinkedHashSet<>();
+            requireNoCollision(inputs, outputs, state, work, force);
+        }
+    }
+
+    /**
+     * Refuses (with or without --force) an input that is an output, its {@code .partial}, or inside its run
+     * ({@code OUT.run/}), state ({@code OUT.state/}) or cluster ({@code OUT.cluster/}) directory, or inside
+     * {@code state} or a {@code work} directory; an output inside {@code state}; and one output given twice. Links
+     * are followed: a link to the output is the output.
+     */
+    public static void requireNoCollision(List<Path> inputs, List<Path> outputs, Path state, List<Path> work,
+                                      boolean force) throws IOException {
+        Set<Path> seen = new LinkedHashSet<>();
+        for (Path out : outputs) {
+            Path real = real(out);
+            if (!seen.add(real)) throw new IllegalArgumentException(out + " is given as two outputs");
+            if (state != null && real.startsWith(real(state))) {
+                throw new IllegalArgumentException("the output " + out + " is inside the state directory " + state
+                        + ", which the run writes and clears: give the output another place");
+            }
+        }
+        for (Path in : inputs) {
+            if (!Files.exists(in)) continue;                   // opening it says it is missing
+            Path file = in.toRealPath();
             for (Path out : outputs) {
                 Path real = real(out);
-                if (!seen.add(real)) throw new IllegalArgumentException(out + " is given as two outputs");
-                if (state != null && real.startsWith(real(state))) {
-                    throw new IllegalArgumentException("the output " + out + " is inside the state directory " + state
-                            + ", which the run writes and clears: give the output another place");
+                if (file.equals(real) || file.equals(AtomicFile.partial(real)) || file.startsWith(runDirectory(real))
+                        || file.startsWith(real.resolveSibling(real.getFileName() + ".cluster"))
+                        || file.startsWith(real.resolveSibling(real.getFileName() + ".state"))) {
+                    throw new IllegalArgumentException(in + " is the output " + out + " or one of its working files"
+                            + " (OUT.partial, OUT.run/, OUT.state/, OUT.cluster/); the run would overwrite it" + (force ? ", and"
+                            + " --force does not allow that" : "") + ": give the output another name");
                 }
             }
-            for (Path in : inputs) {
-                if (!Files.exists(in)) continue;                   // opening it says it is missing
-                Path file = in.toRealPath();
-                for (Path out : outputs) {
-                    Path real = real(out);
-                    if (file.equals(real) || file.equals(AtomicFile.partial(real)) || file.startsWith(runDirectory(real))
-                            || file.startsWith(real.resolveSibling(real.getFileName() + ".cluster"))
-                            || file.startsWith(real.resolveSibling(real.getFileName() + ".state"))) {
-                        throw new IllegalArgumentException(in + " is the output " + out + " or one of its working files"
-                                + " (OUT.partial, OUT.run/, OUT.state/); the run would overwrite it" + (force ? ", and"
-                                + " --force does not allow that" : "") + ": give the output another name");
-                    }
-                }
-                List<Path> dirs = new ArrayList<>(work);
-                if (state != null) dirs.add(state);
-                for (Path dir : dirs) {
-                    if (file.startsWith(real(dir))) {
-                        throw new IllegalArgumentException(in + " is inside " + dir + ", which the run writes and"
-                                + " clears: move the input elsewhere");
-                    }
+            List<Path> dirs = new ArrayList<>(work);
+            if (state != null) dirs.add(state);
+            for (Path dir : dirs) {
+                if (file.startsWith(real(dir))) {
+                    throw new IllegalArgumentException(in + " is inside " + dir + ", which the run writes and"
+                            + " clears: move the input elsewhere");
                 }
             }
         }
@@ -272,7 +283,7 @@ public final class Job implements AutoCloseable {
     }
 
     /** The real path of a file that may not exist yet: its directory's real path, then its name. */
-    static Path real(Path file) throws IOException {
+    public static Path real(Path file) throws IOException {
         if (Files.exists(file)) return file.toRealPath();
         Path abs = file.toAbsolutePath().normalize();
         Path parent = abs.getParent();
