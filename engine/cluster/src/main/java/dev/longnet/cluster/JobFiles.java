@@ -2,6 +2,7 @@ package dev.longnet.cluster;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.job.Job;
+import dev.longnet.storage.AtomicFile;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.FileFingerprint;
 import dev.longnet.storage.NpyFile;
@@ -10,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 
@@ -103,10 +103,9 @@ final class JobFiles implements AutoCloseable {
         Files.createDirectories(dir);
         NpyFile.create(out, DType.F32, shape).close();
         NpyFile.create(dir.resolve("lse.npy"), DType.F32, shape[0], shape[1]).close();
-        Path tmp = dir.resolve("plan.tmp");
-        Files.writeString(tmp, "plan " + plan.n() + " " + plan.blockRows() + " " + plan.blocks() + "\n" + identity,
-                StandardCharsets.US_ASCII);
-        Files.move(tmp, planFile, StandardCopyOption.ATOMIC_MOVE);
+        byte[] text = ("plan " + plan.n() + " " + plan.blockRows() + " " + plan.blocks() + "\n" + identity)
+                .getBytes(StandardCharsets.US_ASCII);
+        AtomicFile.write(planFile, channel -> channel.write(java.nio.ByteBuffer.wrap(text)));
         return plan;
     }
 
