@@ -39,4 +39,26 @@ class ClusterMessagesTest {
         String logged = captured.toString();
         assertFalse(logged.contains("\tat ") || logged.contains("com.hazelcast"), logged);
     }
+
+    @Test
+    void aMemberOnABusyPortIsOneLine() throws Exception {
+        try (ServerSocket busy = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            int port = busy.getLocalPort();
+            PrintStream err = System.err;
+            ByteArrayOutputStream captured = new ByteArrayOutputStream();
+            System.setErr(new PrintStream(captured, true));
+            Cli.Run run;
+            try {
+                run = Cli.run("member", "--bind", "127.0.0.1", "--port", "" + port, "--join", "127.0.0.1:" + port,
+                        "--data", tmp.toString(), "--cluster-name", "busy-test");
+            } finally {
+                System.setErr(err);
+            }
+            assertEquals(1, run.code(), run.toString());
+            assertTrue(run.oneErrorLine(), run.toString());
+            String logged = captured.toString();
+            assertFalse(logged.contains("\tat "), logged);
+            assertTrue(logged.lines().count() <= 3, logged);
+        }
+    }
 }
