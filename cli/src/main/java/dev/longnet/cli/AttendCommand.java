@@ -113,8 +113,11 @@ final class AttendCommand extends BaseCommand {
         AttentionRequest request = AttentionRequest.of(inputs.q, inputs.k, inputs.v, out)
                 .withOutputType(outputType).withOverwrite(force).withRestart(restart).withCheckFinite(checkFinite);
         AttentionResult result;
-        // No cleanup on Ctrl-C: OUT.partial and OUT.run are what a later run resumes from.
-        try (ProgressDisplay bar = ProgressDisplay.start("attend", shape.n(), chatty())) {
+        // No cleanup on Ctrl-C: OUT.partial and OUT.run are what a later run resumes from; say so.
+        try (dev.longnet.engine.job.Job.InterruptLine _ = dev.longnet.engine.job.Job.onInterrupt(() -> "longnet attend:"
+                + " interrupted; " + (RunFiles.resumable(out) ? "the partial run is kept in " + RunFiles.directory(out)
+                + ": run the same command to resume (--restart starts over)" : "nothing was written under " + out));
+             ProgressDisplay bar = ProgressDisplay.start("attend", shape.n(), chatty())) {
             result = AttentionJob.run(attention, options.withListener(p -> bar.update(p.tokensDone())), request);
         } catch (RunConflictException | java.nio.file.FileAlreadyExistsException e) {
             throw e;

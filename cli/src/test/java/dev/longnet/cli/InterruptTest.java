@@ -41,4 +41,33 @@ class InterruptTest {
         assertTrue(err.contains("interrupted") && err.contains("run the same command to resume"), err);
         assertFalse(Files.exists(state.resolve("lock")), "the lock is released");
     }
+
+    @Test
+    void anInterruptedAttendSaysHowToResume() throws Exception {
+        Cli.Run gen = Cli.run("gen", "--n", "" + (1 << 15), "--heads", "4", "--head-dim", "32", "--seed", "9",
+                "--out", tmp.toString(), "--quiet");
+        assertTrue(gen.code() == 0, gen.toString());
+        Path out = tmp.resolve("out.npy");
+        List<String> command = ChildJvm.command(List.of("-Xmx256m", "-XX:+UseSerialGC"), "dev.longnet.cli.Main",
+                List.of("attend", "--q", tmp.resolve("q.npy").toString(), "--k", tmp.resolve("k.npy").toString(), "--v",
+                        tmp.resolve("v.npy").toString(), "--out", out.toString(), "--segments", "256,512,2048",
+                        "--dilations", "1,2,4", "--window-budget", "2M", "--threads", "1"));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectError(tmp.resolve("err").toFile())
+                .redirectOutput(tmp.resolve("out").toFile());
+        builder.environment().remove("JAVA_TOOL_OPTIONS");
+        Process child = builder.start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            Path journal = tmp.resolve("out.npy.run").resolve("journal");
+            while (!Files.exists(journal) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(5);
+            assertTrue(child.isAlive(), "still running when interrupted: " + Files.readString(tmp.resolve("err")));
+            new ProcessBuilder("kill", "-INT", Long.toString(child.pid())).start().waitFor();
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+        } finally {
+            child.destroyForcibly();
+        }
+        String err = Files.readString(tmp.resolve("err"));
+        assertTrue(err.contains("interrupted") && err.contains("run the same command to resume"), err);
+        assertFalse(Files.exists(out));
+    }
 }

@@ -163,6 +163,37 @@ public final class Job implements AutoCloseable {
         }
     }
 
+    /** A line printed if the JVM is stopped (Ctrl-C, SIGTERM) before it is closed. */
+    public static final class InterruptLine implements AutoCloseable {
+        private final Thread hook;
+        private volatile boolean closed;
+
+        private InterruptLine(java.util.function.Supplier<String> line) {
+            hook = new Thread(() -> {
+                if (closed) return;
+                System.err.println(line.get());
+                System.err.flush();
+            }, "longnet-interrupt");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already going down: the hook runs, and sees closed
+            }
+        }
+    }
+
+    /**
+     * For a command whose resumable state is its own (attend's run directory): {@code line} (asked for when the
+     * JVM goes down, so that it can say what is on disk then) is printed if the JVM is stopped before closing.
+     */
+    public static InterruptLine onInterrupt(java.util.function.Supplier<String> line) { return new InterruptLine(line); }
+
     /** The directory beside an output that holds its lock: {@code OUT.run}. */
     public static Path runDirectory(Path out) { return out.resolveSibling(out.getFileName() + RUN_SUFFIX); }
 
