@@ -83,8 +83,8 @@ public record RunFiles(Path out, Path directory) {
     /** Removes the run's working files but keeps the directory and its lock (the run holding it goes on). */
     void deleteWork() throws IOException {
         Files.deleteIfExists(NpyFile.partialPath(out));
-        for (String name : List.of(JOURNAL, JOURNAL + ".tmp", COUNTERS, COUNTERS + ".tmp", UNDO, LSE + ".partial",
-                ACC + ".partial")) {
+        for (String name : List.of(JOURNAL, JOURNAL + ".tmp", COUNTERS, COUNTERS + ".tmp", UNDO,
+                LSE + dev.longnet.storage.AtomicFile.PARTIAL_SUFFIX, ACC + dev.longnet.storage.AtomicFile.PARTIAL_SUFFIX)) {
             Files.deleteIfExists(directory.resolve(name));
         }
     }

@@ -172,7 +172,7 @@ public final class ScoreRun {
         forceAll(nll);
         forceAll(hidden);
         String name = "snap-" + stream.position();
-        Path tmp = dir.resolve(name + ".partial");
+        Path tmp = AtomicFile.partial(dir.resolve(name));
         deleteTree(tmp);
         stream.snapshot(tmp);
         Properties run = new Properties();
