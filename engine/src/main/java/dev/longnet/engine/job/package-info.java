@@ -23,6 +23,8 @@
  *     job.completed();                          // closing then removes an emptied state directory
  * } catch (IOException e) { throw job.failure(e, file); }  // "disk full while writing F; ... run the same command to resume"
  * }</pre>
+ * A command whose resumable state is its own (attend's run directory) takes just the line:
+ * {@code try (Job.InterruptLine _ = Job.onInterrupt(() -> "longnet x: interrupted; ...")) { ... }}.
  * Closing the job releases its locks and removes the lock files. If the JVM is stopped (Ctrl-C, SIGTERM) while
  * the job is open, one line says what is kept and how to go on; a job that is not resumable removes its
  * {@code OUT.partial} files first.
