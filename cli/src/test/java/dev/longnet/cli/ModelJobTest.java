@@ -184,4 +184,17 @@ class ModelJobTest {
         assertTrue(toDir.code() != 0 && toDir.oneErrorLine() && toDir.err().contains(dir.toString())
                 && !toDir.err().contains("I/O error"), toDir.toString());
     }
+
+    @Test
+    void aModelWhoseStateDoesNotFitInMemoryIsRefusedBeforeItRuns() throws Exception {
+        System.setProperty(dev.longnet.engine.job.MemoryBudget.AVAILABLE_PROPERTY, "1024");
+        try {
+            Cli.Run score = Cli.run("score", "--model", model.toString(), "--tokens", text.toString(), "--threads", "1",
+                    "--quiet");
+            assertEquals(1, score.code(), score.toString());
+            assertTrue(score.oneErrorLine() && score.err().contains("memory"), score.toString());
+        } finally {
+            System.clearProperty(dev.longnet.engine.job.MemoryBudget.AVAILABLE_PROPERTY);
+        }
+    }
 }

@@ -68,6 +68,11 @@ public final class AttentionStream implements AutoCloseable {
                     + " segment lengths are too large for a stream", e);
         }
         try {
+            if (options.stateDirectory() == null) {
+                // Allocated and zeroed at once: refuse what the machine cannot hold before touching it.
+                dev.longnet.engine.job.MemoryBudget.requireNative(bytes, "the state", "use smaller segments, or map"
+                        + " the state on disk where the command can (stream --state DIR)");
+            }
             return StateMemory.allocate(bytes, options.stateDirectory());
         } catch (OutOfMemoryError | IllegalArgumentException | IOException e) {
             throw new IOException("cannot hold the stream's state of " + bytes + " bytes (fixed by the configuration: "
