@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -163,9 +162,5 @@ final class ScaleCommand implements Callable<Integer> {
 
     private static int log2(long n) { return 63 - Long.numberOfLeadingZeros(n); }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
+    private static void deleteTree(Path dir) throws IOException { dev.longnet.storage.Disk.deleteTree(dir); }
 }

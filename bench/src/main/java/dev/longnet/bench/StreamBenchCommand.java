@@ -1,11 +1,11 @@
 package dev.longnet.bench;
 
 import dev.longnet.cli.ConfigOptions;
-import dev.longnet.cli.Generator;
+import dev.longnet.engine.Generator;
 import dev.longnet.cli.ProgressDisplay;
 import dev.longnet.cli.Sizes;
 import dev.longnet.cli.ThreadOptions;
-import dev.longnet.cli.Verifier;
+import dev.longnet.engine.Verifier;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Parallel;
 import dev.longnet.engine.ReferenceAttention;

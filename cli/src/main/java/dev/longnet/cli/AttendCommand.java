@@ -3,6 +3,9 @@ package dev.longnet.cli;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
+import dev.longnet.engine.AttentionResult;
+import dev.longnet.engine.AttentionInputs;
+import dev.longnet.engine.AttentionRequest;
 import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.RunConflictException;
 import dev.longnet.engine.RunFiles;
@@ -88,7 +91,7 @@ final class AttendCommand extends BaseCommand {
         if (windowBudget != null && windowBudget < 1) throw usage("--window-budget must be positive, got " + windowBudget);
         if (out.toString().isEmpty()) throw usage("--out is empty: name the output file");
         if (cluster != null) return onCluster(threadCount);
-        AttentionJob.Inputs shape = AttentionJob.Inputs.of(inputs.q);
+        AttentionInputs shape = AttentionInputs.of(inputs.q);
         AttentionConfig attention = config.build(shape.heads(), shape.headDim());
         // Outputs are .npy, which holds f32 or f16; inputs of any other type give f32 outputs.
         DType outputType = outDtype != null ? outDtype : shape.dtype().npyDescr() != null ? shape.dtype() : DType.F32;
@@ -97,7 +100,7 @@ final class AttendCommand extends BaseCommand {
         }
     }
 
-    private int run(Backend.Choice choice, AttentionConfig attention, DType outputType, AttentionJob.Inputs shape, int threadCount)
+    private int run(Backend.Choice choice, AttentionConfig attention, DType outputType, AttentionInputs shape, int threadCount)
             throws Exception {
         String backendName = choice.name();
         DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount)
@@ -107,11 +110,14 @@ final class AttendCommand extends BaseCommand {
                 + ", kernel " + options.kernel().name() + ", " + threadCount + " threads; " + attention);
         options = engine.apply(options);
         if (!restart && RunFiles.resumable(out)) note("attend: resuming the run in " + RunFiles.directory(out));
-        AttentionJob.Request request = AttentionJob.Request.of(inputs.q, inputs.k, inputs.v, out)
+        AttentionRequest request = AttentionRequest.of(inputs.q, inputs.k, inputs.v, out)
                 .withOutputType(outputType).withOverwrite(force).withRestart(restart).withCheckFinite(checkFinite);
-        AttentionJob.Result result;
-        // No cleanup on Ctrl-C: OUT.partial and OUT.run are what a later run resumes from.
-        try (ProgressDisplay bar = ProgressDisplay.start("attend", shape.n(), chatty())) {
+        AttentionResult result;
+        // No cleanup on Ctrl-C: OUT.partial and OUT.run are what a later run resumes from; say so.
+        try (dev.longnet.engine.job.Job.InterruptLine _ = dev.longnet.engine.job.Job.onInterrupt(() -> "longnet attend:"
+                + " interrupted; " + (RunFiles.resumable(out) ? "the partial run is kept in " + RunFiles.directory(out)
+                + ": run the same command to resume (--restart starts over)" : "nothing was written under " + out));
+             ProgressDisplay bar = ProgressDisplay.start("attend", shape.n(), chatty())) {
             result = AttentionJob.run(attention, options.withListener(p -> bar.update(p.tokensDone())), request);
         } catch (RunConflictException | java.nio.file.FileAlreadyExistsException e) {
             throw e;

@@ -1,9 +1,13 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Verifier;
+import dev.longnet.engine.Generator;
 import dev.longnet.storage.Json;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
+import dev.longnet.engine.AttentionResult;
+import dev.longnet.engine.AttentionRequest;
 import dev.longnet.engine.DilatedAttention;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
@@ -79,11 +83,11 @@ final class DemoCommand extends BaseCommand {
             double genSeconds = (System.nanoTime() - genStart) / 1e9;
             DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount)
                     .withKernel(choice.kernel());
-            AttentionJob.Result result;
+            AttentionResult result;
             try (ProgressDisplay bar = ProgressDisplay.start("attend", n, chatty())) {
                 // Fresh inputs every time: never resume an earlier demo's run.
                 result = AttentionJob.run(config, options.withListener(p -> bar.update(p.tokensDone())),
-                        AttentionJob.Request.of(q, k, v, out).withOverwrite(true).withRestart(true));
+                        AttentionRequest.of(q, k, v, out).withOverwrite(true).withRestart(true));
             }
             double tolerance = Verifier.defaultTolerance(DType.F32);
             Verifier.Result check;

@@ -56,7 +56,8 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
             case FileSystemException f -> f.getMessage();
             case TensorFormatException t -> t.getMessage();
             case NotEnoughSpaceException n -> "disk full: " + n.getMessage();
-            case IOException io -> diskFull(io) ? "disk full: " + io.getMessage() : "I/O error: " + io.getMessage();
+            case IOException io -> io.getMessage() != null && io.getMessage().startsWith("disk full") ? io.getMessage()
+                    : diskFull(io) ? "disk full: " + io.getMessage() : "I/O error: " + io.getMessage();
             case Failure f -> f.getMessage();
             case IllegalArgumentException r -> r.getMessage();
             case IllegalStateException r -> r.getMessage();

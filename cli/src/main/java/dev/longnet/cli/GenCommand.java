@@ -1,14 +1,12 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Generator;
 import dev.longnet.storage.Json;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.Disk;
-import dev.longnet.storage.NpyFile;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -74,16 +72,11 @@ final class GenCommand extends BaseCommand {
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new Failure(dir + ": exists and is not a directory");
         Files.createDirectories(dir);
-        List<Path> partials = new ArrayList<>();
-        for (String name : Generator.NAMES) {
-            Path file = dir.resolve(name);
-            if (Files.exists(file) && !force) {
-                throw new FileAlreadyExistsException(file.toString(), null, "exists (use --force to replace it)");
-            }
-            partials.add(NpyFile.partialPath(file));
-        }
+        dev.longnet.engine.job.Job.Builder job = dev.longnet.engine.job.Job.builder("longnet gen").force(force);
+        for (String name : Generator.NAMES) job.output(dir.resolve(name));
         long start = System.nanoTime();
-        try (PartialCleanup _ = new PartialCleanup(partials);
+        // One run per output; on Ctrl-C the partial files (worth nothing) are removed, and a line says so.
+        try (dev.longnet.engine.job.Job _ = job.start();
              ProgressDisplay bar = ProgressDisplay.start("gen", n, chatty())) {
             Generator.write(dir, n, heads, headDim, dtype, seed, threadCount, windowRows, bar::update);
         }

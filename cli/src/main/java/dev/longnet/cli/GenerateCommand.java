@@ -1,5 +1,7 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.job.Job;
+import dev.longnet.engine.job.MemoryBudget;
 import dev.longnet.engine.model.LayerAttention;
 import dev.longnet.engine.model.LongNetModel;
 import dev.longnet.engine.model.ModelFile;
@@ -7,6 +9,7 @@ import dev.longnet.engine.model.ModelStream;
 import dev.longnet.engine.model.Sampler;
 import dev.longnet.storage.TokenFile;
 import dev.longnet.storage.TokenFormat;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -51,11 +54,20 @@ final class GenerateCommand extends BaseCommand {
             throw usage(e.getMessage());
         }
         TokenFormat promptFormat = ScoreCommand.parseFormat(format);
-        force.check(out);
+        try (Job job = Job.builder("longnet generate").input(model).input(prompt).output(out).force(force.force).start()) {
+            return generate(sampler, promptFormat, job);
+        }
+    }
+
+    private int generate(Sampler sampler, TokenFormat promptFormat, Job job) throws Exception {
         int[] ids;
         try (TokenFile file = TokenFile.open(prompt, promptFormat)) {
             if (file.count() == 0) throw new IllegalArgumentException(prompt + ": the prompt is empty");
-            if (file.count() + maxNew > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(prompt + ": prompt too long");
+            if (file.count() + maxNew > Integer.MAX_VALUE - 8) {
+                throw usage("--max-new " + maxNew + " with a prompt of " + file.count() + " tokens exceeds the "
+                        + (Integer.MAX_VALUE - 8) + " tokens a generation can hold");
+            }
+            MemoryBudget.requireHeap(4 * (file.count() + maxNew), "the prompt and --max-new " + maxNew, null);
             ids = new int[(int) file.count() + maxNew];
             file.read(0, ids, 0, (int) file.count());
             if (promptFormat == null) promptFormat = TokenFormat.detect(prompt);
@@ -69,12 +81,24 @@ final class GenerateCommand extends BaseCommand {
             stream.forward(ids, 0, n - 1, null, null);
             for (int p = n - 1; p < ids.length - 1; p++) {
                 stream.forward(ids, p, 1, logits, null);
+                for (float l : logits) {
+                    if (!Float.isFinite(l)) {
+                        throw new IllegalArgumentException(model + ": the model gives non-finite logits at token "
+                                + (p + 1) + " (its weights or activations overflow); nothing was written");
+                    }
+                }
                 ids[p + 1] = sampler.next(logits);
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         int[] generated = java.util.Arrays.copyOfRange(ids, n, ids.length);
-        if (out != null) TokenFile.write(out, promptFormat, generated);
+        if (out != null) {
+            try {
+                TokenFile.write(out, promptFormat, generated);
+            } catch (IOException e) {
+                throw job.failure(e, out);
+            }
+        }
         if (vocab == 256) {
             byte[] text = new byte[generated.length];
             for (int i = 0; i < text.length; i++) text[i] = (byte) generated[i];

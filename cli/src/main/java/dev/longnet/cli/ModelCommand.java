@@ -73,9 +73,21 @@ final class ModelCommand extends BaseCommand {
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
-            force.check(out);
-            Map<String, TensorSource.Tensor> tensors = ModelInit.tensors(config, seed);
-            ModelInit.write(out, config, tensors, type);
+            if ((long) vocab * dim > Integer.MAX_VALUE - 64 || (long) ffn * dim > Integer.MAX_VALUE - 64) {
+                throw usage("--vocab " + vocab + " × --dim " + dim + " (or --ffn × --dim) exceeds the 2^31 values a"
+                        + " tensor can hold");
+            }
+            try (dev.longnet.engine.job.Job job = dev.longnet.engine.job.Job.builder("longnet model init").output(out)
+                    .force(force.force).start()) {
+                dev.longnet.engine.job.MemoryBudget.requireHeap(config.parameterCount() * 4 * 2, "a model of "
+                        + config.parameterCount() + " parameters", null);
+                Map<String, TensorSource.Tensor> tensors = ModelInit.tensors(config, seed);
+                try {
+                    ModelInit.write(out, config, tensors, type);
+                } catch (java.io.IOException e) {
+                    throw job.failure(e, out);
+                }
+            }
             result(String.format(Locale.ROOT, "%s: %s, %,d parameters, %s", out, config, config.parameterCount(),
                     type.name().toLowerCase(Locale.ROOT)));
             return 0;

@@ -1,5 +1,7 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.job.Identity;
+import dev.longnet.engine.job.Job;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.Json;
 import dev.longnet.engine.model.LayerAttention;
@@ -9,6 +11,8 @@ import dev.longnet.engine.model.ScoreRun;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.storage.TokenFile;
 import dev.longnet.storage.TokenFormat;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -57,16 +61,30 @@ final class ScoreCommand extends BaseCommand {
         if (snapshotEvery < 1) throw usage("--snapshot-every must be >= 1, got " + snapshotEvery);
         if (limit != null && limit < 2) throw usage("--limit must be >= 2, got " + limit);
         Path stateDir = state != null ? state : nllOut != null ? nllOut.resolveSibling(nllOut.getFileName() + ".state") : null;
-        force.check(nllOut, hiddenOut);
-        LongNetModel m = ModelFile.load(model);
-        note("model " + model + ": " + m.config() + ", " + String.format(Locale.ROOT, "%,d", m.config().parameterCount())
-                + " parameters");
         ScoreRun.Result r;
-        try (TokenFile file = TokenFile.open(tokens, tokenFormat);
-             ProgressDisplay progress = ProgressDisplay.start("score", Math.min(file.count(), limit != null ? limit : Long.MAX_VALUE), chatty())) {
-            r = ScoreRun.run(m, file, new ScoreRun.Options(nllOut, hiddenOut, stateDir, snapshotEvery, restart,
-                    limit != null ? limit : Long.MAX_VALUE, 0, LayerAttention.factory(threads.threads()), threads.threads()),
-                    progress::update);
+        try (Job job = Job.builder("longnet score").input(model).input(tokens).output(nllOut).output(hiddenOut)
+                .state(stateDir).force(force.force).resumable(stateDir != null).start()) {
+            LongNetModel m = ModelFile.load(model);
+            note("model " + model + ": " + m.config() + ", " + String.format(Locale.ROOT, "%,d", m.config().parameterCount())
+                    + " parameters");
+            Identity identity = Identity.of("longnet-score 1").file("model", model).file("tokens", tokens)
+                    .put("format", tokenFormat != null ? tokenFormat : TokenFormat.detect(tokens))
+                    .put("limit", limit != null ? limit : Long.MAX_VALUE)
+                    .put("outputs", (nllOut != null ? "nll" : "") + (hiddenOut != null ? " hidden" : ""));
+            try (TokenFile file = TokenFile.open(tokens, tokenFormat);
+                 ProgressDisplay progress = ProgressDisplay.start("score", Math.min(file.count(), limit != null ? limit : Long.MAX_VALUE), chatty())) {
+                r = ScoreRun.run(m, file, new ScoreRun.Options(nllOut, hiddenOut, stateDir, snapshotEvery, restart,
+                        limit != null ? limit : Long.MAX_VALUE, 0, LayerAttention.factory(threads.threads()), threads.threads()),
+                        identity, progress::update);
+            } catch (IOException | RuntimeException | Error e) {
+                // Without a snapshot to resume from, the partial outputs are worth nothing: leave nothing.
+                if (stateDir == null || !Files.exists(stateDir.resolve("CURRENT"))) {
+                    for (Path out : new Path[]{nllOut, hiddenOut}) if (out != null) Files.deleteIfExists(Job.partial(out));
+                }
+                if (e instanceof IOException io) throw job.failure(io, nllOut != null ? Job.partial(nllOut) : stateDir);
+                throw e;
+            }
+            job.completed();
         }
         if (r.resumedFrom() > 0) note("resumed at token " + r.resumedFrom());
         long peak = ProcSelf.peakRssBytes();

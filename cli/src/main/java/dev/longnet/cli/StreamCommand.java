@@ -3,6 +3,12 @@ package dev.longnet.cli;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.Json;
 import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.job.Identity;
+import dev.longnet.engine.job.Job;
+import dev.longnet.engine.job.JobConflictException;
+import dev.longnet.engine.job.MemoryBudget;
+import dev.longnet.storage.SnapshotFile;
+import dev.longnet.storage.TensorFormatException;
 import dev.longnet.engine.stream.AttentionStream;
 import dev.longnet.engine.stream.RowSink;
 import dev.longnet.engine.stream.StreamOptions;
@@ -19,7 +25,6 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -79,6 +84,9 @@ final class StreamCommand extends BaseCommand {
     @Mixin
     ThreadOptions threads;
 
+    @Mixin
+    ForceOption force;
+
     @Override
     boolean json() { return jsonSummary; }
 
@@ -98,50 +106,95 @@ final class StreamCommand extends BaseCommand {
         long tokenBytes = 3 * rowValues * dtype.bytes();
         StreamOptions options = new StreamOptions(threads.threads(), null, state);
         Path snapshot = state == null ? null : state.resolve(SNAPSHOT);
+        Path source = in.equals("-") ? null : Path.of(in);
         Path target = out.equals("-") ? null : Path.of(out);
-        Path partial = target == null ? null : target.resolveSibling(target.getFileName() + ".partial");
         if (target != null && Files.isDirectory(target)) throw usage("--out " + target + " is a directory");
-        note("stream: state " + Disk.human(AttentionStream.stateBytes(attention)) + " (fixed by the configuration), "
+        long stateBytes;
+        try {
+            stateBytes = AttentionStream.stateBytes(attention);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("the stream's state for " + attention + " would exceed 2^63 bytes: the"
+                    + " segment lengths are too large for a stream");
+        }
+        if (state == null) {
+            MemoryBudget.requireNative(stateBytes, "the stream's state for " + attention, "map it on disk with --state DIR");
+        }
+        note("stream: state " + Disk.human(stateBytes) + " (fixed by the configuration), "
                 + (attention.causal() ? "causal" : "not causal") + ", " + attention);
 
         long start = System.nanoTime();
-        try (Output output = new Output(target == null ? Channels.newChannel(System.out)
-                     : FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE), rowValues, dtype);
-             ReadableByteChannel input = in.equals("-") ? Channels.newChannel(System.in)
-                     : FileChannel.open(Path.of(in), StandardOpenOption.READ);
-             AttentionStream stream = open(attention, options, snapshot, output)) {
-            long resumedAt = stream.position();
-            if (resumedAt > 0) {
-                note("stream: resuming at token " + resumedAt + " from " + snapshot);
-                skip(input, resumedAt * tokenBytes);
-            }
-            output.resumeAt(stream.delivered());
-            Input reader = new Input(input, rowValues, dtype, tokenBytes);
-            long every = snapshotEvery == null ? Long.MAX_VALUE : snapshotEvery;
-            for (long rows; (rows = reader.next(every - stream.position() % every)) > 0; ) {
-                stream.push(reader.q, reader.k, reader.v, rows);
-                if (stream.position() % every == 0) {
-                    output.force();
-                    stream.snapshot(snapshot);
+        try (Job job = Job.builder("longnet stream").input(source).output(target).state(state).force(force.force)
+                .resumable(snapshotEvery != null).start()) {
+            Path partial = target == null ? null : Job.partial(target);
+            try (Output output = new Output(target == null ? Channels.newChannel(System.out)
+                         : FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE), rowValues, dtype);
+                 ReadableByteChannel input = source == null ? Channels.newChannel(System.in)
+                         : FileChannel.open(source, StandardOpenOption.READ);
+                 AttentionStream stream = open(attention, options, snapshot, output, source, tokenBytes)) {
+                long resumedAt = stream.position();
+                if (resumedAt > 0) {
+                    note("stream: resuming at token " + resumedAt + " from " + snapshot);
+                    skip(input, resumedAt * tokenBytes);
                 }
+                output.resumeAt(stream.delivered());
+                Input reader = new Input(input, source, rowValues, dtype, tokenBytes);
+                long every = snapshotEvery == null ? Long.MAX_VALUE : snapshotEvery;
+                for (long rows; (rows = reader.next(every - stream.position() % every)) > 0; ) {
+                    stream.push(reader.q, reader.k, reader.v, rows);
+                    if (stream.position() % every == 0) {
+                        output.force();
+                        stream.snapshot(snapshot, identity(source, stream.position() * tokenBytes).fields(JOB));
+                    }
+                }
+                reader.requireWholeTokens(stream.position());
+                stream.finish();
+                output.force();
+                long tokens = stream.position();
+                double seconds = (System.nanoTime() - start) / 1e9;
+                output.close();
+                if (target != null) job.commit(target);
+                if (snapshot != null) Files.deleteIfExists(snapshot);
+                job.completed();
+                summary(attention, tokens - resumedAt, seconds, stream.stateBytes(), target == null);
+            } catch (IOException | RuntimeException | Error e) {
+                // Without a snapshot to resume from, the partial output is worth nothing: leave nothing.
+                if (partial != null && (snapshot == null || !Files.exists(snapshot))) Files.deleteIfExists(partial);
+                if (e instanceof IOException io) throw job.failure(io, target != null ? partial : state);
+                throw e;
             }
-            reader.requireWholeTokens(stream.position());
-            stream.finish();
-            output.force();
-            long tokens = stream.position();
-            double seconds = (System.nanoTime() - start) / 1e9;
-            if (target != null) Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            if (snapshot != null) Files.deleteIfExists(snapshot);
-            summary(attention, tokens - resumedAt, seconds, stream.stateBytes(), target == null);
         }
         return 0;
     }
 
-    private AttentionStream open(AttentionConfig attention, StreamOptions options, Path snapshot, RowSink sink)
-            throws IOException {
+    /** The header fields' prefix of the job's identity in a snapshot. */
+    private static final String JOB = "job.";
+
+    /** What a snapshot of this run is a snapshot of: the dtype, and the input's first {@code read} bytes. */
+    private Identity identity(Path source, long read) throws IOException {
+        Identity identity = Identity.of("longnet-stream 1").put("dtype", dtype.name());
+        if (source != null) identity.filePrefix("in", source, read);
+        return identity;
+    }
+
+    private AttentionStream open(AttentionConfig attention, StreamOptions options, Path snapshot, RowSink sink,
+                                 Path source, long tokenBytes) throws IOException {
         if (snapshot != null && Files.exists(snapshot) && !restart) {
-            return AttentionStream.restore(snapshot, attention, options, sink);
+            try {
+                java.util.Map<String, String> header;
+                try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
+                    header = reader.header();
+                }
+                long position = Long.parseLong(header.getOrDefault("position", "0"));
+                Identity now = identity(source != null && !"stdin".equals(header.get(JOB + "in")) ? source : null,
+                        position * tokenBytes);
+                now.requireSame(state, header, JOB);
+                return AttentionStream.restore(snapshot, attention, options, sink);
+            } catch (TensorFormatException | NumberFormatException e) {
+                throw new JobConflictException("cannot resume from " + snapshot + ": " + e.getMessage()
+                        + "; use --restart to start over");
+            }
         }
+        if (snapshot != null) Files.deleteIfExists(snapshot);
         return AttentionStream.open(attention, options, sink);
     }
 
@@ -169,8 +222,8 @@ final class StreamCommand extends BaseCommand {
     private static void skip(ReadableByteChannel input, long bytes) throws IOException {
         if (input instanceof FileChannel file) {
             if (file.size() < bytes) {
-                throw new IOException("the input is shorter than the " + bytes + " bytes the snapshot had read: is it"
-                        + " the same input? (--restart starts over)");
+                throw new JobConflictException("the input is shorter than the " + bytes + " bytes the snapshot had"
+                        + " read: is it the same input? (--restart starts over)");
             }
             file.position(bytes);
             return;
@@ -179,7 +232,10 @@ final class StreamCommand extends BaseCommand {
         for (long left = bytes; left > 0; ) {
             drop.clear().limit((int) Math.min(drop.capacity(), left));
             int n = input.read(drop);
-            if (n < 0) throw new IOException("the input ended before the " + bytes + " bytes the snapshot had read");
+            if (n < 0) {
+                throw new JobConflictException("the input ended before the " + bytes + " bytes the snapshot had read"
+                        + " (--restart starts over)");
+            }
             left -= n;
         }
     }
@@ -188,6 +244,7 @@ final class StreamCommand extends BaseCommand {
     private static final class Input {
         private static final long CHUNK_BYTES = 4L << 20;
         private final ReadableByteChannel channel;
+        private final Path source;
         private final long rowValues;
         private final DType dtype;
         private final long tokenBytes;
@@ -199,8 +256,9 @@ final class StreamCommand extends BaseCommand {
         private final long capacityRows;
         private long leftover;
 
-        Input(ReadableByteChannel channel, long rowValues, DType dtype, long tokenBytes) {
+        Input(ReadableByteChannel channel, Path source, long rowValues, DType dtype, long tokenBytes) {
             this.channel = channel;
+            this.source = source;
             this.rowValues = rowValues;
             this.dtype = dtype;
             this.tokenBytes = tokenBytes;
@@ -243,9 +301,10 @@ final class StreamCommand extends BaseCommand {
             return rows;
         }
 
-        void requireWholeTokens(long tokens) throws IOException {
+        void requireWholeTokens(long tokens) {
             if (leftover != 0) {
-                throw new IOException("the input ends inside a token: " + leftover + " bytes follow token " + tokens
+                throw new IllegalArgumentException((source == null ? "standard input" : source.toString())
+                        + ": the input ends inside a token: " + leftover + " bytes follow token " + tokens
                         + " (a token is q, k and v: " + tokenBytes + " bytes)");
             }
         }
@@ -270,8 +329,8 @@ final class StreamCommand extends BaseCommand {
             if (!(channel instanceof FileChannel file)) return;
             long bytes = rows * rowValues * dtype.bytes();
             if (file.size() < bytes) {
-                throw new IOException("the partial output holds " + file.size() + " bytes, fewer than the " + bytes
-                        + " the snapshot had written: it was changed (--restart starts over)");
+                throw new JobConflictException("the partial output holds " + file.size() + " bytes, fewer than the "
+                        + bytes + " the snapshot had written: it was changed or removed (--restart starts over)");
             }
             file.truncate(bytes);
             file.position(bytes);
@@ -298,7 +357,7 @@ final class StreamCommand extends BaseCommand {
 
         @Override
         public void close() throws IOException {
-            if (channel instanceof FileChannel) channel.close();   // standard output stays open for the summary
+            if (channel instanceof FileChannel && channel.isOpen()) channel.close();   // stdout stays open for the summary
         }
     }
 }

@@ -5,6 +5,7 @@ import dev.longnet.storage.Disk;
 import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
+import dev.longnet.engine.AttentionResult;
 import dev.longnet.engine.Level;
 import java.util.Locale;
 
@@ -13,13 +14,13 @@ final class Summary {
     private Summary() { }
 
     /** "N tokens in S s: T tokens/s, G GFLOPS, peak RSS M, backend cpu (kernel, threads)". */
-    static String human(AttentionJob.Result r, String backend, int threads, long peakRss) {
+    static String human(AttentionResult r, String backend, int threads, long peakRss) {
         return String.format(Locale.ROOT, "%d tokens in %.2f s: %,.0f tokens/s, %.1f GFLOPS, peak RSS %s, backend %s (%s, %d threads)",
                 r.tokens(), r.seconds(), r.tokensPerSecond(), r.gflops(), Disk.human(peakRss), backend, r.kernel(),
                 threads);
     }
 
-    static Json.Obj json(AttentionJob.Result r, AttentionConfig config, String backend, int threads, long peakRss) {
+    static Json.Obj json(AttentionResult r, AttentionConfig config, String backend, int threads, long peakRss) {
         return Json.object()
                 .put("tokens", r.tokens())
                 .put("seconds", r.seconds())

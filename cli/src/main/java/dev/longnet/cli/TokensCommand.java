@@ -41,13 +41,17 @@ final class TokensCommand extends BaseCommand {
             TokenFormat f = ScoreCommand.parseFormat(format);
             if (f == TokenFormat.LZT) throw usage("--format: the input is already .lzt");
             if (chunk < 1 || chunk > 1 << 26) throw usage("--chunk must be in [1, 2^26], got " + chunk);
-            force.check(out);
             long t0 = System.nanoTime();
             long count;
             long written;
-            try (TokenFile in = TokenFile.open(file, f)) {
+            try (dev.longnet.engine.job.Job job = dev.longnet.engine.job.Job.builder("longnet tokens import").input(file)
+                    .output(out).force(force.force).start(); TokenFile in = TokenFile.open(file, f)) {
                 count = in.count();
-                written = LztFile.write(out, in, Math.min(in.width(), 4), chunk);
+                try {
+                    written = LztFile.write(out, in, Math.min(in.width(), 4), chunk);
+                } catch (java.io.IOException e) {
+                    throw job.failure(e, out);
+                }
             }
             double encode = (System.nanoTime() - t0) / 1e9;
             long t1 = System.nanoTime();

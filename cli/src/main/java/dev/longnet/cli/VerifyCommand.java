@@ -1,8 +1,10 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Verifier;
 import dev.longnet.storage.Json;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
+import dev.longnet.engine.AttentionInputs;
 import dev.longnet.storage.NpyFile;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -47,7 +49,7 @@ final class VerifyCommand extends BaseCommand {
         config.validate();
         if (rows < 1) throw usage("--rows must be >= 1, got " + rows);
         if (tolerance != null && !(tolerance >= 0)) throw usage("--tolerance must be >= 0, got " + tolerance);
-        AttentionJob.Inputs shape = AttentionJob.Inputs.of(inputs.q);
+        AttentionInputs shape = AttentionInputs.of(inputs.q);
         AttentionConfig attention = config.build(shape.heads(), shape.headDim());
         try (NpyFile q = NpyFile.open(inputs.q); NpyFile k = NpyFile.open(inputs.k); NpyFile v = NpyFile.open(inputs.v);
              NpyFile o = NpyFile.open(out)) {

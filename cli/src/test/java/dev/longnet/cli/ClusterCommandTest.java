@@ -66,12 +66,13 @@ class ClusterCommandTest {
 
         String[] attend = concat(new String[]{"attend", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out",
                 "cluster.npy", "--threads", "1", "--cluster", list, "--cluster-name", "longnet-it"}, config);
-        // Kill the third member once its block (block 2) has finished its first stage: it is then pausing.
-        Path journal = data.resolve("cluster.npy.cluster").resolve("block-2.journal");
+        // Kill the third member once its block (block 2) has begun its second stage (its before-image is saved
+        // only after the first stage is done): it pauses after each stage, so it is cut before the block ends.
+        Path undo = data.resolve("cluster.npy.cluster").resolve("block-2.undo");
         Thread killer = Thread.ofVirtual().start(() -> {
             try {
-                while (!Files.exists(journal) || !Files.readString(journal).contains("done 0")) Thread.sleep(20);
-            } catch (InterruptedException | IOException e) {
+                while (!Files.exists(undo)) Thread.sleep(20);
+            } catch (InterruptedException e) {
                 return;
             }
             members.get(2).destroyForcibly();                           // SIGKILL

@@ -22,6 +22,9 @@ class ErrorsTest {
                 Errors.describe(new FileAlreadyExistsException("o.npy", null, "output exists (use --force to replace it)")));
         assertEquals("o.npy: permission denied", Errors.describe(new AccessDeniedException("o.npy")));
         assertEquals("disk full: No space left on device", Errors.describe(new IOException("No space left on device")));
+        assertEquals("disk full while writing o.partial (No space left on device); free space, then run the same"
+                + " command to start again", Errors.describe(new IOException("disk full while writing o.partial (No space"
+                + " left on device); free space, then run the same command to start again")));
         assertEquals("I/O error: Input/output error", Errors.describe(new UncheckedIOException(new IOException("Input/output error"))));
         assertEquals("x.npy: bad header", Errors.describe(new TensorFormatException(Path.of("x.npy"), "bad header")));
         assertEquals("first; second", Errors.describe(new IllegalArgumentException("first\nsecond")));

@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Generator;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -132,7 +133,7 @@ class GenCommandTest {
         Cli.Run refused = Cli.run("gen", "--n", "10", "--heads", "1", "--head-dim", "2", "--out", tmp.toString());
         assertEquals(1, refused.code(), refused.toString());
         assertTrue(refused.oneErrorLine(), refused.toString());
-        assertTrue(refused.err().startsWith("longnet gen: " + tmp.resolve("q.npy") + ": exists (use --force"), refused.err());
+        assertTrue(refused.err().startsWith("longnet gen: " + tmp.resolve("q.npy") + ": output exists (use --force"), refused.err());
         assertArrayEquals(before, Files.readAllBytes(tmp.resolve("q.npy")));
         Cli.Run forced = Cli.run("gen", "--n", "10", "--heads", "1", "--head-dim", "2", "--out", tmp.toString(),
                 "--force", "--quiet");

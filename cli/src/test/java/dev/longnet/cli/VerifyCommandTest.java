@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.Verifier;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

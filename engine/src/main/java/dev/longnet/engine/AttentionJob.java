@@ -12,7 +12,7 @@ import java.util.Arrays;
  * Attention from .npy files to an .npy file, the way the CLI and embedders run it. In order: the output path is
  * checked (a regular file or nothing), the inputs are opened once, checked against each other, the configuration
  * and the output's working files, and share-locked; the work is planned once ({@link JobPlan}); the run's lock is
- * taken ({@link RunLock}: one run per output); the run directory is opened or resumed ({@link RunDirectory}); the
+ * taken ({@link dev.longnet.engine.job.JobLock}: one run per output); the run directory is opened or resumed ({@link RunDirectory}); the
  * operator follows the plan's schedule and records each unit; the output is committed under its name only when
  * complete.
  *
@@ -25,95 +25,31 @@ import java.util.Arrays;
 public final class AttentionJob {
     private AttentionJob() { }
 
-    /**
-     * What a finished run did.
-     *
-     * @param unitsTotal      units (pass, window) of the run
-     * @param unitsResumed    units an earlier, interrupted run had completed (skipped by this one)
-     * @param journalSeconds  time spent saving before-images, forcing rows and appending to the journal
-     */
-    public record Result(long tokens, int heads, int headDim, double seconds, double flops, String kernel,
-                         DType outputType, long unitsTotal, long unitsResumed, double journalSeconds) {
-        public double tokensPerSecond() { return tokens / seconds; }
 
-        public double gflops() { return flops / seconds / 1e9; }
 
-        public boolean resumed() { return unitsResumed > 0; }
-    }
-
-    /** The inputs' checked shape. */
-    public record Inputs(long n, int heads, int headDim, DType dtype) {
-        /** q's shape, checked as a run checks it: (N, heads, headDim), N at least 1. */
-        public static Inputs of(NpyFile q) {
-            long[] shape = q.shape();
-            if (shape.length != 3) {
-                throw new IllegalArgumentException(q.path() + ": expected shape (N, heads, headDim), got "
-                        + Arrays.toString(shape));
-            }
-            if (shape[1] > Integer.MAX_VALUE || shape[2] > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException(q.path() + ": shape " + Arrays.toString(shape) + " has too many heads"
-                        + " or too large a head dimension");
-            }
-            if (shape[0] == 0) {
-                throw new IllegalArgumentException(q.path() + ": shape " + Arrays.toString(shape) + " has no rows;"
-                        + " attention needs at least one token");
-            }
-            return new Inputs(shape[0], (int) shape[1], (int) shape[2], q.dtype());
-        }
-
-        /** The shape of the q file at {@code path}, from its header. */
-        public static Inputs of(Path path) throws IOException {
-            try (NpyFile q = NpyFile.open(path)) {
-                return of(q);
-            }
-        }
-    }
-
-    /**
-     * One file job.
-     *
-     * @param overwrite   replace an existing output
-     * @param restart     start over even if a run directory holds an earlier run of this output
-     * @param checkFinite scan q, k and v for NaN and infinities first, and refuse to compute if there are any
-     */
-    public record Request(Path q, Path k, Path v, Path out, DType outputType, boolean overwrite, boolean restart,
-                          boolean checkFinite) {
-        public Request {
-            if (outputType == null) outputType = DType.F32;
-        }
-
-        public static Request of(Path q, Path k, Path v, Path out) {
-            return new Request(q, k, v, out, DType.F32, false, false, false);
-        }
-
-        public Request withOutputType(DType t) { return new Request(q, k, v, out, t, overwrite, restart, checkFinite); }
-        public Request withOverwrite(boolean o) { return new Request(q, k, v, out, outputType, o, restart, checkFinite); }
-        public Request withRestart(boolean r) { return new Request(q, k, v, out, outputType, overwrite, r, checkFinite); }
-        public Request withCheckFinite(boolean c) { return new Request(q, k, v, out, outputType, overwrite, restart, c); }
-    }
 
     /**
      * Runs attention on q, k, v into out. Refuses an existing out unless {@code overwrite}; on failure leaves
      * nothing under out's name, and the run directory for a later resume.
      */
-    public static Result run(AttentionConfig config, DilatedAttention.Options options, Path q, Path k, Path v, Path out,
+    public static AttentionResult run(AttentionConfig config, DilatedAttention.Options options, Path q, Path k, Path v, Path out,
                              DType outputType, boolean overwrite) throws IOException {
-        return run(config, options, Request.of(q, k, v, out).withOutputType(outputType).withOverwrite(overwrite));
+        return run(config, options, AttentionRequest.of(q, k, v, out).withOutputType(outputType).withOverwrite(overwrite));
     }
 
-    /** Runs one file job (see {@link Request}); resumes an earlier interrupted run of the same job. */
-    public static Result run(AttentionConfig config, DilatedAttention.Options options, Request request) throws IOException {
+    /** Runs one file job (see {@link AttentionRequest}); resumes an earlier interrupted run of the same job. */
+    public static AttentionResult run(AttentionConfig config, DilatedAttention.Options options, AttentionRequest request) throws IOException {
         long start = System.nanoTime();
         RunFiles.checkOutput(request.out(), request.overwrite());
         try (NpyFile qf = openInput(request.q(), request.out()); NpyFile kf = openInput(request.k(), request.out());
              NpyFile vf = openInput(request.v(), request.out())) {
-            Inputs inputs = check(config, qf, kf, vf);
+            AttentionInputs inputs = check(config, qf, kf, vf);
             if (request.checkFinite()) requireFinite(config, inputs, qf, kf, vf);
             Schedule schedule = DilatedAttention.schedule(config, options.windowBudgetBytes(), qf, kf, vf);
             JobPlan plan = new JobPlan(request, inputs, schedule,
                     RunIdentity.of(config, options.kernel().name(), schedule, request.outputType(), qf, kf, vf),
                     JobPlan.spaceNeeded(inputs, request.outputType(), schedule));
-            RunDirectory run = RunDirectory.open(plan, RunLock.acquire(RunFiles.of(request.out())));
+            RunDirectory run = RunDirectory.open(plan, RunFiles.lock(request.out()));
             TimedLog timed = new TimedLog(run);
             try {
                 // Last, once nothing else opens the inputs: closing any descriptor of a file drops this process's locks.
@@ -129,7 +65,7 @@ public final class AttentionJob {
                 throw e;
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            return new Result(inputs.n(), inputs.heads(), inputs.headDim(), seconds, config.flops(inputs.n()),
+            return new AttentionResult(inputs.n(), inputs.heads(), inputs.headDim(), seconds, config.flops(inputs.n()),
                     options.kernel().name(), request.outputType(), run.unitsTotal(), run.unitsResumed(), timed.nanos / 1e9);
         }
     }
@@ -151,7 +87,7 @@ public final class AttentionJob {
      * large that a finite input could overflow float in the kernel (|q·k|·scale, or the sum of a view's value rows,
      * beyond 3.4e38), which would turn finite inputs into NaN.
      */
-    static void requireFinite(AttentionConfig config, Inputs inputs, NpyFile q, NpyFile k, NpyFile v) throws IOException {
+    static void requireFinite(AttentionConfig config, AttentionInputs inputs, NpyFile q, NpyFile k, NpyFile v) throws IOException {
         float[] maxAbs = new float[3];
         NpyFile[] files = {q, k, v};
         for (int i = 0; i < 3; i++) {
@@ -210,8 +146,8 @@ public final class AttentionJob {
     }
 
     /** Checks that q, k and v agree with each other and with the configuration; returns their shape. */
-    public static Inputs check(AttentionConfig config, NpyFile q, NpyFile k, NpyFile v) {
-        Inputs inputs = Inputs.of(q);
+    public static AttentionInputs check(AttentionConfig config, NpyFile q, NpyFile k, NpyFile v) {
+        AttentionInputs inputs = AttentionInputs.of(q);
         long[] shape = q.shape();
         for (NpyFile other : new NpyFile[]{k, v}) {
             if (!Arrays.equals(other.shape(), shape)) {

@@ -8,7 +8,7 @@ import java.util.Map;
  * schedule (the operator follows this one, so the units it runs are the units the journal records), the run's
  * identity (the journal's header) and the disk a fresh run needs.
  */
-record JobPlan(AttentionJob.Request request, AttentionJob.Inputs inputs, Schedule schedule,
+record JobPlan(AttentionRequest request, AttentionInputs inputs, Schedule schedule,
                Map<String, String> identity, long spaceNeeded) {
 
     long n() { return inputs.n(); }
@@ -34,7 +34,7 @@ record JobPlan(AttentionJob.Request request, AttentionJob.Inputs inputs, Schedul
      * Disk a fresh run needs: the output, and unless it is written directly the f32 accumulator, the lse scratch
      * and the undo image.
      */
-    static long spaceNeeded(AttentionJob.Inputs inputs, DType outputType, Schedule schedule) {
+    static long spaceNeeded(AttentionInputs inputs, DType outputType, Schedule schedule) {
         long n = inputs.n();
         long elements = n * inputs.heads() * inputs.headDim();
         if (direct(outputType, schedule)) return elements * outputType.bytes();

@@ -5,6 +5,6 @@ package dev.longnet.engine;
  * its files do not agree with its journal. Nothing was changed; the message says what differs and how to start
  * over.
  */
-public final class RunConflictException extends IllegalStateException {
+public final class RunConflictException extends dev.longnet.engine.job.JobConflictException {
     public RunConflictException(String message) { super(message); }
 }

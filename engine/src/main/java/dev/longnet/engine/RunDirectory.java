@@ -1,5 +1,6 @@
 package dev.longnet.engine;
 
+import dev.longnet.engine.job.JobLock;
 import dev.longnet.storage.Convert;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.DType;
@@ -31,7 +32,7 @@ import java.util.List;
  */
 final class RunDirectory implements UnitLog, AutoCloseable {
     private final RunFiles files;
-    private final RunLock lock;
+    private final JobLock lock;
     private final DType outputType;
     private final Schedule schedule;
     private final long n;
@@ -52,7 +53,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     private Schedule.Unit restored;
     private boolean closed;
 
-    private RunDirectory(RunFiles files, RunLock lock, JobPlan plan, RunJournal journal, NpyFile kept, NpyFile lse,
+    private RunDirectory(RunFiles files, JobLock lock, JobPlan plan, RunJournal journal, NpyFile kept, NpyFile lse,
                          List<RunJournal.Entry> done) {
         this.files = files;
         this.lock = lock;
@@ -83,7 +84,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
      * restart). A journal whose identity differs from the plan's is refused with a {@link RunConflictException}
      * unless restarting. Takes over {@code lock}: closing the run directory releases it.
      */
-    static RunDirectory open(JobPlan plan, RunLock lock) throws IOException {
+    static RunDirectory open(JobPlan plan, JobLock lock) throws IOException {
         RunFiles files = RunFiles.of(plan.request().out());
         try {
             RunFiles.checkOutput(files.out(), plan.request().overwrite());     // another run may have committed it
@@ -96,15 +97,23 @@ final class RunDirectory implements UnitLog, AutoCloseable {
             return create(files, lock, plan);
         } catch (IOException | RuntimeException | Error e) {
             if (!Files.isRegularFile(files.journal())) {                      // nothing to resume: leave nothing
-                files.deleteWork();
-                files.deleteDirectory();
+                try {
+                    files.deleteWork();                 // may fail as creating them did (a name too long, ...)
+                } catch (IOException | RuntimeException ignored) {
+                    // what could not be named was not created
+                }
+                try {
+                    files.deleteDirectory();
+                } catch (IOException | RuntimeException ignored) {
+                    // the original failure is what matters
+                }
             }
             lock.close();
             throw e;
         }
     }
 
-    private static RunDirectory create(RunFiles files, RunLock lock, JobPlan plan) throws IOException {
+    private static RunDirectory create(RunFiles files, JobLock lock, JobPlan plan) throws IOException {
         NpyFile accFile = NpyFile.create(rowsTarget(files, plan), rowsType(plan), plan.outputShape());
         NpyFile lseFile = null;
         try {
@@ -121,7 +130,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     }
 
     /** The resumed run, or null when the partial output is gone (nothing to resume). */
-    private static RunDirectory resume(RunFiles files, RunLock lock, JobPlan plan) throws IOException {
+    private static RunDirectory resume(RunFiles files, JobLock lock, JobPlan plan) throws IOException {
         RunJournal journal;
         try {
             journal = RunJournal.open(files.journal());

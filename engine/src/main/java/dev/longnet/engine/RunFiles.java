@@ -47,6 +47,18 @@ public record RunFiles(Path out, Path directory) {
 
     Path lock() { return directory.resolve(LOCK); }
 
+    /** Takes the lock of the run of {@code out} ({@code OUT.run/lock}): one run per output. */
+    static dev.longnet.engine.job.JobLock lock(Path out) throws IOException {
+        RunFiles files = of(out);
+        try {
+            return dev.longnet.engine.job.JobLock.acquire(files.lock(), files.out());
+        } catch (RunConflictException e) {
+            throw e;
+        } catch (dev.longnet.engine.job.JobConflictException e) {
+            throw new RunConflictException(e.getMessage());            // attend's callers catch its own type
+        }
+    }
+
     Path lse() { return directory.resolve(LSE); }
 
     /** Where the f32 rows accumulate; committing it gives OUT itself when the output is f32. */
@@ -54,20 +66,7 @@ public record RunFiles(Path out, Path directory) {
 
     /** Refuses an output that is a directory, a device or anything but a regular file, or that exists already. */
     public static void checkOutput(Path out, boolean overwrite) throws IOException {
-        if (out.getFileName() == null || out.toString().isEmpty()) {
-            throw new IllegalArgumentException("the output path is empty");
-        }
-        if (Files.isDirectory(out)) {
-            throw new FileAlreadyExistsException(out.toString(), null, "is a directory; the output must be a file");
-        }
-        if (Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(out)) {
-            throw new FileAlreadyExistsException(out.toString(), null, "exists and is not a regular file (a device,"
-                    + " a pipe or a dangling link); the output must be a regular file, and --force replaces nothing"
-                    + " else");
-        }
-        if (Files.exists(out) && !overwrite) {
-            throw new FileAlreadyExistsException(out.toString(), null, "output exists (use --force to replace it)");
-        }
+        dev.longnet.engine.job.Job.checkOutput(out, overwrite);
     }
 
     /**
@@ -84,8 +83,8 @@ public record RunFiles(Path out, Path directory) {
     /** Removes the run's working files but keeps the directory and its lock (the run holding it goes on). */
     void deleteWork() throws IOException {
         Files.deleteIfExists(NpyFile.partialPath(out));
-        for (String name : List.of(JOURNAL, JOURNAL + ".tmp", COUNTERS, COUNTERS + ".tmp", UNDO, LSE + ".partial",
-                ACC + ".partial")) {
+        for (String name : List.of(JOURNAL, JOURNAL + ".tmp", COUNTERS, COUNTERS + ".tmp", UNDO,
+                LSE + dev.longnet.storage.AtomicFile.PARTIAL_SUFFIX, ACC + dev.longnet.storage.AtomicFile.PARTIAL_SUFFIX)) {
             Files.deleteIfExists(directory.resolve(name));
         }
     }

@@ -31,7 +31,7 @@ class AttentionJobTest {
         int n = 300;
         Random random = new Random(5);
         double[][] qkv = write(n, DType.F32, random);
-        AttentionJob.Result result = AttentionJob.run(config, DilatedAttention.Options.defaults().withBudget(20_000),
+        AttentionResult result = AttentionJob.run(config, DilatedAttention.Options.defaults().withBudget(20_000),
                 dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), dir.resolve("out.npy"), DType.F32, false);
         assertEquals(n, result.tokens());
         double[] expected = ReferenceAttention.attend(config, n, qkv[0], qkv[1], qkv[2]).out();

@@ -131,7 +131,7 @@ class HostileUseTest {
         Path partial = NpyFile.partialPath(out);
         Files.copy(dir.resolve("q.npy"), partial);
         byte[] before = Files.readAllBytes(partial);
-        AttentionJob.Request aliased = new AttentionJob.Request(partial, dir.resolve("k.npy"), dir.resolve("v.npy"), out,
+        AttentionRequest aliased = new AttentionRequest(partial, dir.resolve("k.npy"), dir.resolve("v.npy"), out,
                 DType.F32, false, false, false);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> AttentionJob.run(config, options(), aliased));
@@ -141,11 +141,11 @@ class HostileUseTest {
         Path link = Files.createSymbolicLink(dir.resolve("link.npy"), RunFiles.directory(out).resolve("lse.npy.partial"));
         Files.createDirectories(RunFiles.directory(out));
         Files.copy(dir.resolve("v.npy"), RunFiles.directory(out).resolve("lse.npy.partial"));
-        AttentionJob.Request inRunDir = new AttentionJob.Request(dir.resolve("q.npy"), dir.resolve("k.npy"), link, out,
+        AttentionRequest inRunDir = new AttentionRequest(dir.resolve("q.npy"), dir.resolve("k.npy"), link, out,
                 DType.F32, false, false, false);
         assertThrows(IllegalArgumentException.class, () -> AttentionJob.run(config, options(), inRunDir));
 
-        AttentionJob.Request itself = new AttentionJob.Request(dir.resolve("q.npy"), dir.resolve("k.npy"),
+        AttentionRequest itself = new AttentionRequest(dir.resolve("q.npy"), dir.resolve("k.npy"),
                 dir.resolve("v.npy"), dir.resolve("q.npy"), DType.F32, true, false, false);
         assertThrows(IllegalArgumentException.class, () -> AttentionJob.run(config, options(), itself));
     }
@@ -243,7 +243,7 @@ class HostileUseTest {
         ResumableRunTest.writeInputs(dir, new Random(11), DType.F32);
         Path base = dir.resolve("base.npy");
         List<Progress> events = new java.util.ArrayList<>();
-        AttentionJob.Result whole = AttentionJob.run(long_, options().withListener(events::add), request(base));
+        AttentionResult whole = AttentionJob.run(long_, options().withListener(events::add), request(base));
         assertEquals(2 * 15, whole.unitsTotal(), "each level's one segment in units of at most 101 query rows");
         assertEquals(30, events.stream().map(Progress::unitsDone).distinct().count(), "progress moves unit by unit");
         byte[] expected = Files.readAllBytes(base);
@@ -255,7 +255,7 @@ class HostileUseTest {
         assertThrows(UncheckedIOException.class,
                 () -> AttentionJob.run(long_, options().withKernel(new FailingKernel(20, 1, diskFull())), request(out)));
         assertEquals(6, doneUnits(out).size(), "only the unit in progress is lost");
-        AttentionJob.Result resumed = AttentionJob.run(long_, options(), request(out));
+        AttentionResult resumed = AttentionJob.run(long_, options(), request(out));
         assertEquals(6, resumed.unitsResumed());
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
         byte[] generous = Files.readAllBytes(runWithBudget(long_, 1L << 30));
@@ -331,8 +331,8 @@ class HostileUseTest {
         return DilatedAttention.Options.defaults().withThreads(1).withBudget(ResumableRunTest.BUDGET);
     }
 
-    private AttentionJob.Request request(Path out) {
-        return AttentionJob.Request.of(dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), out);
+    private AttentionRequest request(Path out) {
+        return AttentionRequest.of(dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), out);
     }
 
     private void run(Path out, AttentionKernel kernel) throws IOException {

@@ -107,7 +107,7 @@ class ResumableRunTest {
         // 5. In the middle of the second unit of the last pass.
         fail(out, 2, new FailingKernel(5, 4, diskFull()), UncheckedIOException.class);
 
-        AttentionJob.Result result = run(out, DType.F32, 2, null, false);
+        AttentionResult result = run(out, DType.F32, 2, null, false);
         assertTrue(result.resumed() && result.unitsResumed() > 24, "resumed after " + result.unitsResumed() + " units");
         assertEquals(24 + 17, result.unitsTotal());
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
@@ -186,7 +186,7 @@ class ResumableRunTest {
             w.segment().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 4, kept);
         }
 
-        AttentionJob.Result result = AttentionJob.run(onePass, options(1, null), request(out, DType.F16, false));
+        AttentionResult result = AttentionJob.run(onePass, options(1, null), request(out, DType.F16, false));
         assertTrue(result.unitsResumed() >= 2 && result.unitsResumed() < 12, "resumed after " + result.unitsResumed());
         assertEquals(12, result.unitsTotal());
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the f32 run converted");
@@ -196,7 +196,7 @@ class ResumableRunTest {
 
     @Test
     void onlyOnePassRunsOfNarrowOutputsAreDirect() {
-        AttentionJob.Inputs inputs = new AttentionJob.Inputs(N, HEADS, D, DType.F16);
+        AttentionInputs inputs = new AttentionInputs(N, HEADS, D, DType.F16);
         long elements = (long) N * HEADS * D;
         Schedule twoPasses = Schedule.plan(config, N, BUDGET / 396);
         assertEquals(2, twoPasses.passes().size());
@@ -312,15 +312,15 @@ class ResumableRunTest {
 
     private byte[] uninterrupted(Path inputs, DType outputType) throws IOException {
         Path base = inputs.resolve("base.npy");
-        AttentionJob.Result r = AttentionJob.run(config, options(2, null), request(base, outputType, false));
+        AttentionResult r = AttentionJob.run(config, options(2, null), request(base, outputType, false));
         assertFalse(r.resumed());
         byte[] bytes = Files.readAllBytes(base);
         Files.delete(base);
         return bytes;
     }
 
-    private AttentionJob.Request request(Path out, DType outputType, boolean restart) {
-        return AttentionJob.Request.of(dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), out)
+    private AttentionRequest request(Path out, DType outputType, boolean restart) {
+        return AttentionRequest.of(dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), out)
                 .withOutputType(outputType).withRestart(restart);
     }
 
@@ -328,7 +328,7 @@ class ResumableRunTest {
         return DilatedAttention.Options.defaults().withThreads(threads).withBudget(BUDGET).withKernel(kernel);
     }
 
-    private AttentionJob.Result run(Path out, DType outputType, int threads, AttentionKernel kernel, boolean restart)
+    private AttentionResult run(Path out, DType outputType, int threads, AttentionKernel kernel, boolean restart)
             throws IOException {
         return AttentionJob.run(config, options(threads, kernel), request(out, outputType, restart));
     }

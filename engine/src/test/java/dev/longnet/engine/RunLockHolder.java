@@ -7,7 +7,7 @@ public final class RunLockHolder {
     private RunLockHolder() { }
 
     public static void main(String[] args) throws Exception {
-        try (RunLock lock = RunLock.acquire(RunFiles.of(Path.of(args[0])))) {
+        try (dev.longnet.engine.job.JobLock lock = RunFiles.lock(Path.of(args[0]))) {
             System.out.println("locked");
             System.out.flush();
             while (System.in.read() >= 0) {

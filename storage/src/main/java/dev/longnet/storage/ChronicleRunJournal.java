@@ -81,8 +81,7 @@ final class ChronicleRunJournal implements RunJournal {
         } finally {
             out.releaseLast();
         }
-        Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        NpyFile.syncDirectory(file.toAbsolutePath().getParent());
+        AtomicFile.rename(temporary, file);
         return open(file);
     }
 

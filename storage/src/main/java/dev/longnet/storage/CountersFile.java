@@ -130,7 +130,7 @@ public final class CountersFile implements AutoCloseable {
                 throw new IllegalArgumentException("counter type " + type + " twice");
             }
         }
-        Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.rename(temporary, path);
         return new CountersFile(path, mapping, file, Collections.unmodifiableMap(counters));
     }
 

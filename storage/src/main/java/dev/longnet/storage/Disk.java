@@ -108,6 +108,29 @@ public final class Disk {
         return crc.getValue();
     }
 
+    /**
+     * Removes {@code dir} and everything under it; nothing when it does not exist. Links are removed, never
+     * followed (a link inside the tree to a file elsewhere leaves that file alone).
+     */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs)
+                    throws IOException {
+                Files.deleteIfExists(file);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) throw e;
+                Files.deleteIfExists(d);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
     private static ByteBuffer slice(MemorySegment s, long at) {
         return s.asSlice(at, Math.min(SLICE, s.byteSize() - at)).asByteBuffer();
     }

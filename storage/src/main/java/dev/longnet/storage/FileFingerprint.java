@@ -23,6 +23,18 @@ public final class FileFingerprint {
 
     /** The fingerprint of {@code file}, whose data starts at {@code dataOffset}, as 64 hex digits. */
     public static String of(Path file, long dataOffset) throws IOException {
+        return of(file, dataOffset, -1);
+    }
+
+    /**
+     * The fingerprint of the first {@code length} bytes of {@code file} (shorter when the file is): what a resumed
+     * reader of a file that may have grown since, such as a stream's input, compares.
+     */
+    public static String ofPrefix(Path file, long length) throws IOException {
+        return of(file, 0, length);
+    }
+
+    private static String of(Path file, long dataOffset, long length) throws IOException {
         MessageDigest digest;
         try {
             digest = MessageDigest.getInstance("SHA-256");
@@ -30,7 +42,7 @@ public final class FileFingerprint {
             throw new IllegalStateException(e);
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = channel.size();
+            long size = length < 0 ? channel.size() : Math.min(length, channel.size());
             digest.update(ByteBuffer.allocate(8).putLong(size).flip());
             update(digest, channel, 0, Math.min(size, dataOffset));
             long data = Math.max(0, size - dataOffset);

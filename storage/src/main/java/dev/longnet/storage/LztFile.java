@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.zip.CRC32C;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Exception;
@@ -111,8 +110,7 @@ public final class LztFile extends TokenFile {
         if (chunksLong > Integer.MAX_VALUE / INDEX_ENTRY) throw new IllegalArgumentException(target + ": too many chunks");
         int chunks = (int) chunksLong;
         LZ4Compressor compressor = LZ4Factory.fastestInstance().fastCompressor();
-        Path partial = target.resolveSibling(target.getFileName() + ".partial");
-        try (FileChannel ch = FileChannel.open(partial, CREATE, TRUNCATE_EXISTING, WRITE)) {
+        AtomicFile.write(target, ch -> {
             ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             header.put(MAGIC).putInt(1).putInt(width).putLong(count).putInt(chunkIds).putInt(chunks);
             header.putInt(crc(header, 0, 32));
@@ -143,12 +141,7 @@ public final class LztFile extends TokenFile {
             index.putInt(crc(index, 0, chunks * INDEX_ENTRY));
             writeAt(ch, header.flip(), 0);
             writeAt(ch, index.flip(), HEADER_BYTES);
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(partial);
-            throw e;
-        }
-        Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        });
         return Files.size(target);
     }
 

@@ -10,8 +10,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 
-import static java.nio.file.StandardCopyOption.ATOMIC_MOVE;
-import static java.nio.file.StandardCopyOption.REPLACE_EXISTING;
 import static java.nio.file.StandardOpenOption.CREATE;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.TRUNCATE_EXISTING;
@@ -23,7 +21,6 @@ import static java.nio.file.StandardOpenOption.WRITE;
  * final name only ever holds a complete file; an uncommitted partial survives close() and can be resumed.
  */
 public final class NpyFile implements TensorRows, AutoCloseable {
-    private static final String PARTIAL_SUFFIX = ".partial";
 
     private final Path path;
     /** The final name commit() renames to; null for files opened in place. */
@@ -106,7 +103,7 @@ public final class NpyFile implements TensorRows, AutoCloseable {
 
     /** Where {@link #create} writes before the commit: the target's name plus ".partial", beside it. */
     public static Path partialPath(Path target) {
-        return target.resolveSibling(target.getFileName() + PARTIAL_SUFFIX);
+        return AtomicFile.partial(target);
     }
 
     private static NpyFile openExisting(Path file, Path target, boolean writable, OpenOption... options)
@@ -180,8 +177,7 @@ public final class NpyFile implements TensorRows, AutoCloseable {
         ensureOpen();
         channel.force(true);
         close();
-        Files.move(path, target, ATOMIC_MOVE, REPLACE_EXISTING);
-        syncDirectory(target.toAbsolutePath().getParent());
+        AtomicFile.rename(path, target);
     }
 
     /**
@@ -219,15 +215,6 @@ public final class NpyFile implements TensorRows, AutoCloseable {
     public void close() throws IOException {
         closed = true;
         channel.close();
-    }
-
-    /** Makes the rename itself durable; best effort, since not every platform can open or sync a directory. */
-    static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, READ)) {
-            d.force(true);
-        } catch (IOException | RuntimeException e) {
-            // the rename has happened; only its durability across a power cut is weaker here
-        }
     }
 
     private void requirePartial(String action) {

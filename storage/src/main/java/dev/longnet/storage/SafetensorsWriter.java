@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -80,8 +79,7 @@ public final class SafetensorsWriter {
             throw new NoSuchFileException(String.valueOf(parent), null, "cannot create " + target + ": its directory does not exist");
         }
         byte[] header = header();
-        Path partial = target.resolveSibling(target.getFileName() + ".partial");
-        try (FileChannel channel = FileChannel.open(partial, CREATE, TRUNCATE_EXISTING, WRITE)) {
+        AtomicFile.write(target, channel -> {
             ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             writeFully(channel, length);
             writeFully(channel, ByteBuffer.wrap(header));
@@ -103,12 +101,7 @@ public final class SafetensorsWriter {
                     writeFully(channel, buffer.clear().limit(n * t.dtype.bytes()));
                 }
             }
-            channel.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(partial);
-            throw e;
-        }
-        Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        });
     }
 
     private byte[] header() {

@@ -15,7 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,9 +46,7 @@ public final class SnapshotFile {
 
     /** Writes {@code header} and the payload segments (their byte sizes multiples of 4) to {@code target}. */
     public static void write(Path target, Map<String, String> header, MemorySegment... payload) throws IOException {
-        Path partial = target.resolveSibling(target.getFileName() + ".partial");
-        try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        AtomicFile.write(target, channel -> {
             // Closing the LZ4 stream ends the frame; the channel stays open to be forced.
             OutputStream file = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16) {
                 @Override
@@ -80,12 +77,7 @@ public final class SnapshotFile {
             }
             lz4.write(longLe(crc.getValue()));
             lz4.close();
-            channel.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(partial);
-            throw e;
-        }
-        Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        });
     }
 
     /** Opens a snapshot: checks the magic and the header's checksum; the payload is read with {@link Reader#read}. */

@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -69,8 +68,7 @@ public abstract class TokenFile implements AutoCloseable {
             LztFile.write(target, new Memory(target, ids), 4, LztFile.DEFAULT_CHUNK);
             return;
         }
-        Path partial = target.resolveSibling(target.getFileName() + ".partial");
-        try (FileChannel ch = FileChannel.open(partial, CREATE, TRUNCATE_EXISTING, WRITE)) {
+        AtomicFile.write(target, ch -> {
             byte[] header = new byte[0];
             int width = format == TokenFormat.NPY ? 4 : format.width();
             if (format == TokenFormat.NPY) header = npyHeader(ids.length);
@@ -86,12 +84,7 @@ public abstract class TokenFile implements AutoCloseable {
             }
             buffer.flip();
             while (buffer.hasRemaining()) ch.write(buffer);
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(partial);
-            throw e;
-        }
-        Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        });
     }
 
     static void checkFits(Path file, long id, int width) {

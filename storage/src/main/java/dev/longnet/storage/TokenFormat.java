@@ -33,7 +33,10 @@ public enum TokenFormat {
         throw new IllegalArgumentException("unknown token format '" + text + "' (expected bytes, u16, i32, npy or lzt)");
     }
 
-    /** The format of a file from its magic bytes, then its extension (.u16, .i32); anything else is bytes. */
+    /**
+     * The format of a file from its magic bytes, then its extension (.u16, .i32); anything else is bytes. A file
+     * named .lzt or .npy without its format's magic is refused rather than read as bytes.
+     */
     public static TokenFormat detect(Path file) throws IOException {
         byte[] start;
         try (InputStream in = Files.newInputStream(file)) {
@@ -42,6 +45,11 @@ public enum TokenFormat {
         if (start.length >= 6 && Arrays.equals(Arrays.copyOf(start, 6), NpyHeader.MAGIC)) return NPY;
         if (Arrays.equals(start, LztFile.MAGIC)) return LZT;
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".lzt") || name.endsWith(".npy")) {
+            String kind = name.substring(name.length() - 4);
+            throw new TensorFormatException(file, "is named " + kind + " but does not start with the " + kind
+                    + " magic bytes (damaged, or another format): give --format to read it as something else");
+        }
         if (name.endsWith(".u16")) return U16;
         if (name.endsWith(".i32")) return I32;
         return BYTES;

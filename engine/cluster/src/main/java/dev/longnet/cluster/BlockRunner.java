@@ -33,8 +33,16 @@ final class BlockRunner {
     private final SliceSource peers;
     private final JobSpec spec;
     private final AttentionKernel kernel;
+    /** Most keys of a spanning view one kernel call sees ({@link DilatedAttention#KEY_BLOCK_ROWS}; tests: fewer). */
+    private final int keyBlockRows;
 
     BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel) {
+        this(files, plan, peers, spec, kernel, DilatedAttention.KEY_BLOCK_ROWS);
+    }
+
+    /** With key blocks of {@code keyBlockRows} view rows in spanning levels (tests use small ones). */
+    BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel, int keyBlockRows) {
+        this.keyBlockRows = keyBlockRows;
         this.files = files;
         this.config = files.config;
         this.plan = plan;
@@ -177,11 +185,43 @@ final class BlockRunner {
             gather(own.q(), qt, ownFirst, r, mine, h, heads, d, qs);
             gather(own.out(), DType.F32, ownFirst, r, mine, h, heads, d, os);
             gather(own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1, ls);
-            kernel.attend(new View(qs, qt, 0, d, keys, d), new View(ks, kt, 0, d, keys, d),
+            attend(new View(qs, qt, 0, d, keys, d), new View(ks, kt, 0, d, keys, d),
                     new View(vs, vt, 0, d, keys, d), new View(os, DType.F32, 0, d, keys, d),
-                    new View(ls, DType.F32, 0, 1, keys, 1), mine[0], mine[1], config.causal(), config.scale());
+                    new View(ls, DType.F32, 0, 1, keys, 1), mine[0], mine[1]);
             scatter(os, own.out(), DType.F32, ownFirst, r, mine, h, heads, d);
             scatter(ls, own.lse(), DType.F32, ownFirst, r, mine, h, heads, 1);
+        }
+    }
+
+    /**
+     * Queries [qFrom, qTo) of a view against its keys: in one kernel call when the view fits a key block, else key
+     * block by key block, merged by log-sum-exp in block order, exactly as {@code DilatedAttention} and the stream cut
+     * them (a block's own rows are its causal diagonal; later queries see all of it): the same bits, and no kernel
+     * call sees more than a key block of keys.
+     */
+    private void attend(View q, View k, View v, View o, View l, int qFrom, int qTo) {
+        boolean causal = config.causal();
+        int m = k.rows();
+        if (m <= keyBlockRows) {
+            kernel.attend(q, k, v, o, l, qFrom, qTo, causal, config.scale());
+            return;
+        }
+        for (int k0 = 0; k0 < m && (!causal || k0 < qTo); k0 += keyBlockRows) {
+            int k1 = Math.min(m, k0 + keyBlockRows);
+            View kb = k.window(k0, k1);
+            View vb = v.window(k0, k1);
+            if (!causal) {
+                kernel.attend(q, kb, vb, o, l, qFrom, qTo, false, config.scale());
+                continue;
+            }
+            int diagonalFrom = Math.max(qFrom, k0);
+            int diagonalTo = Math.min(qTo, k1);
+            if (diagonalFrom < diagonalTo) {
+                kernel.attend(q.window(k0, diagonalTo), kb, vb, o.window(k0, diagonalTo), l.window(k0, diagonalTo),
+                        diagonalFrom - k0, diagonalTo - k0, true, config.scale());
+            }
+            int after = Math.max(qFrom, k1);
+            if (after < qTo) kernel.attend(q, kb, vb, o, l, after, qTo, false, config.scale());
         }
     }
 

@@ -103,11 +103,20 @@ public final class ClusterJob {
             return all;
         }
         List<Member> chosen = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
         for (String address : listed) {
             Member m = Members.find(all, address);
             if (m != null) chosen.add(m);
+            else missing.add(address);
         }
         if (chosen.isEmpty()) throw new Failure("none of the members " + listed + " is in the cluster");
+        if (!missing.isEmpty()) {
+            // Running on fewer members than listed without a word would hide a member that failed to join (or
+            // formed a cluster of its own): say so, and let the person list only the members to use.
+            throw new Failure("member(s) " + String.join(", ", missing) + " listed in --cluster are not in the cluster"
+                    + " reached (it holds " + chosen.stream().map(Members::address).toList() + "): start them, wait"
+                    + " until they have joined, or list only the members to use");
+        }
         return chosen;
     }
 

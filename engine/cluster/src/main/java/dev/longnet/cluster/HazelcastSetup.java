@@ -18,6 +18,9 @@ import java.util.logging.Logger;
  * to our task and reply classes. Community Hazelcast has no TLS and no authentication: the network must be private.
  */
 public final class HazelcastSetup {
+    /** How long a client tries to reach the cluster, in ms (15 s unless set; tests shorten it). */
+    public static final String CONNECT_MILLIS_PROPERTY = "longnet.cluster.connectMillis";
+
     private HazelcastSetup() { }
 
     /** The configuration of an embedded member that serves jobs on files under {@code context.dataDir()}. */
@@ -48,13 +51,16 @@ public final class HazelcastSetup {
 
     /** The configuration of a client that submits jobs to the members at {@code addresses}. */
     public static ClientConfig client(String clusterName, java.util.List<String> addresses) {
-        quietLogs();
+        // A client's failures come back as exceptions, said in one line by the command: Hazelcast's own log
+        // (warnings with stack traces on every failed connection) would only repeat them.
+        Logger.getLogger("com.hazelcast").setLevel(Level.OFF);
         ClientConfig config = new ClientConfig();
         config.setClusterName(clusterName);
         config.setProperty("hazelcast.phone.home.enabled", "false");
         config.setProperty("hazelcast.logging.type", "jdk");
         config.getNetworkConfig().setAddresses(new java.util.ArrayList<>(addresses));
-        config.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(15_000);
+        config.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(
+                Long.getLong(CONNECT_MILLIS_PROPERTY, 15_000));
         allowlist(config.getSerializationConfig());
         return config;
     }
@@ -87,8 +93,28 @@ public final class HazelcastSetup {
                 .setDefaultsDisabled(true).setWhitelist(allowed));
     }
 
-    /** Hazelcast logs through java.util.logging: warnings and errors only. */
+    /**
+     * Hazelcast logs through java.util.logging: warnings and errors only, each as one line on stderr (its message
+     * and its cause's, never a stack trace).
+     */
     private static void quietLogs() {
-        Logger.getLogger("com.hazelcast").setLevel(Level.WARNING);
+        Logger logger = Logger.getLogger("com.hazelcast");
+        logger.setLevel(Level.WARNING);
+        logger.setUseParentHandlers(false);
+        for (java.util.logging.Handler h : logger.getHandlers()) logger.removeHandler(h);
+        java.util.logging.ConsoleHandler handler = new java.util.logging.ConsoleHandler();
+        handler.setLevel(Level.WARNING);
+        handler.setFormatter(new java.util.logging.Formatter() {
+            @Override
+            public String format(java.util.logging.LogRecord r) {
+                StringBuilder line = new StringBuilder("longnet member: hazelcast ").append(r.getLevel().getName()
+                        .toLowerCase(java.util.Locale.ROOT)).append(": ").append(formatMessage(r));
+                for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
+                    line.append(" (").append(t.getClass().getSimpleName()).append(": ").append(t.getMessage()).append(')');
+                }
+                return line.toString().replaceAll("\\s*\\R\\s*", "; ") + System.lineSeparator();
+            }
+        });
+        logger.addHandler(handler);
     }
 }

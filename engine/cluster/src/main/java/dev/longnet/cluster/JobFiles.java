@@ -1,6 +1,8 @@
 package dev.longnet.cluster;
 
 import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.job.Job;
+import dev.longnet.storage.AtomicFile;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.FileFingerprint;
 import dev.longnet.storage.NpyFile;
@@ -9,10 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.Stream;
+import java.util.List;
 
 /**
  * A job's files as one member sees them: q, k, v read-only; the output accumulating in {@code OUT.partial}, written by
@@ -39,6 +39,11 @@ final class JobFiles implements AutoCloseable {
     }
 
     static Path runDirectory(Path out) { return out.resolveSibling(out.getFileName() + ".cluster"); }
+
+    /** Refuses an input that is the output, OUT.partial or inside OUT.cluster/ (the job layer's collision rule). */
+    static void requireNoCollision(Path q, Path k, Path v, Path out) throws IOException {
+        Job.requireNoCollision(List.of(q, k, v), List.of(out), null, List.of(runDirectory(out)), false);
+    }
 
     /** The inputs' shape, dtypes and fingerprints as one line: every member must see the same. */
     static String inputs(Path q, Path k, Path v) throws IOException {
@@ -77,6 +82,7 @@ final class JobFiles implements AutoCloseable {
      * plan describes another job is refused, naming what differs.
      */
     static BlockPlan prepare(Path q, Path k, Path v, Path out, JobSpec spec, int members) throws IOException {
+        requireNoCollision(q, k, v, out);
         long[] shape = shape(q, k, v);
         AttentionConfig config = spec.config((int) shape[1], (int) shape[2]);
         if (Files.exists(out)) throw new FileAlreadyExistsException(out + ": the output exists; remove it first");
@@ -97,10 +103,9 @@ final class JobFiles implements AutoCloseable {
         Files.createDirectories(dir);
         NpyFile.create(out, DType.F32, shape).close();
         NpyFile.create(dir.resolve("lse.npy"), DType.F32, shape[0], shape[1]).close();
-        Path tmp = dir.resolve("plan.tmp");
-        Files.writeString(tmp, "plan " + plan.n() + " " + plan.blockRows() + " " + plan.blocks() + "\n" + identity,
-                StandardCharsets.US_ASCII);
-        Files.move(tmp, planFile, StandardCopyOption.ATOMIC_MOVE);
+        byte[] text = ("plan " + plan.n() + " " + plan.blockRows() + " " + plan.blocks() + "\n" + identity)
+                .getBytes(StandardCharsets.US_ASCII);
+        AtomicFile.write(planFile, channel -> channel.write(java.nio.ByteBuffer.wrap(text)));
         return plan;
     }
 
@@ -115,6 +120,7 @@ final class JobFiles implements AutoCloseable {
 
     /** Opens the job's files for computing blocks. */
     static JobFiles open(Path q, Path k, Path v, Path out, JobSpec spec) throws IOException {
+        requireNoCollision(q, k, v, out);
         long[] shape = shape(q, k, v);
         AttentionConfig config = spec.config((int) shape[1], (int) shape[2]);
         Path dir = runDirectory(out);
@@ -139,12 +145,7 @@ final class JobFiles implements AutoCloseable {
         return out;
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
+    static void deleteTree(Path dir) throws IOException { dev.longnet.storage.Disk.deleteTree(dir); }
 
     /** The out rows and lse rows of [first, end) as file regions (for the journal's before-images). */
     BlockJournal.Region[] regions(long first, long end) {

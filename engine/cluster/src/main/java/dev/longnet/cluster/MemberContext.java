@@ -54,11 +54,22 @@ public final class MemberContext {
 
     AttentionKernel kernel() { return kernel; }
 
-    /** A job's path under the data directory; a path that leads outside it is refused. */
+    /**
+     * A job's path under the data directory; a path that leads outside it is refused, by its name or through a
+     * link (the real path of what exists of it must lie inside the data directory's real path).
+     */
     Path resolve(String path) {
         Path p = dataDir.resolve(path).toAbsolutePath().normalize();
         if (!p.startsWith(dataDir)) {
             throw new IllegalArgumentException(path + " is outside this member's data directory " + dataDir);
+        }
+        try {
+            if (!dev.longnet.engine.job.Job.real(p).startsWith(dev.longnet.engine.job.Job.real(dataDir))) {
+                throw new IllegalArgumentException(path + " is outside this member's data directory " + dataDir
+                        + " (through a link)");
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(path + ": cannot resolve it under " + dataDir + " (" + e.getMessage() + ")");
         }
         return p;
     }

@@ -37,6 +37,59 @@ class BlockRunnerTest {
         return plan;
     }
 
+    /**
+     * Issue 21, defect 16: a spanning level's view longer than a key block is cut into key blocks exactly as the
+     * engine and the stream cut it, so the bits stay equal. Key blocks of 8 rows (the engine's are 2^16) make the
+     * views of a small job long; the stream with the same key blocks is the reference.
+     */
+    @Test
+    void spanningViewsLongerThanAKeyBlockAreCutAsTheEngineCutsThem() throws IOException {
+        for (boolean causal : new boolean[]{false, true}) {
+            AttentionConfig config = AttentionConfig.builder().levels(new long[]{8, 300}, new int[]{1, 2}).heads(2)
+                    .headDim(4).causal(causal).build();
+            Path trialDir = dir.resolve("kb-" + causal);
+            java.nio.file.Files.createDirectories(trialDir);
+            Path[] qkv = Tensors.inputs(trialDir, new Random(5), 300, 2, 4, DType.F32);
+            Path out = trialDir.resolve("out.npy");
+            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 1, 1L << 20);
+            BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
+            try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
+                for (int b = 0; b < plan.blocks(); b++) {
+                    new BlockRunner(files, plan, new FileSlices(files, plan), spec, new VectorAttentionKernel(), 8).run(b);
+                }
+            }
+            JobFiles.commit(out);
+            assertArrayEquals(stream(config, qkv, 8), Tensors.bits(out), "causal " + causal + ", " + plan);
+        }
+    }
+
+    /** The stream's output bits, with key blocks of {@code keyBlockRows}. */
+    private static int[] stream(AttentionConfig config, Path[] qkv, int keyBlockRows) throws IOException {
+        float[][] in = new float[3][];
+        for (int t = 0; t < 3; t++) {
+            try (dev.longnet.storage.NpyFile f = dev.longnet.storage.NpyFile.open(qkv[t]);
+                 dev.longnet.storage.RowWindow w = f.window(0, f.rows())) {
+                in[t] = new float[(int) (f.rows() * f.rowElements())];
+                for (int i = 0; i < in[t].length; i++) in[t][i] = (float) f.dtype().get(w.segment(), i);
+            }
+        }
+        int rowValues = config.heads() * config.headDim();
+        int[] bits = new int[in[0].length];
+        dev.longnet.engine.stream.StreamOptions options = new dev.longnet.engine.stream.StreamOptions(1, null, null)
+                .withKeyBlockRows(keyBlockRows);
+        try (dev.longnet.engine.stream.AttentionStream s = dev.longnet.engine.stream.AttentionStream.open(config, options,
+                (firstRow, rows, count) -> {
+                    for (int i = 0; i < count * rowValues; i++) {
+                        bits[(int) (firstRow * rowValues) + i] = rows.getAtIndex(
+                                java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i);
+                    }
+                })) {
+            s.push(in[0], in[1], in[2], in[0].length / rowValues);
+            s.finish();
+        }
+        return bits;
+    }
+
     @Test
     void randomConfigurationsEqualTheEngineBitForBit() throws IOException {
         Random random = new Random(14);

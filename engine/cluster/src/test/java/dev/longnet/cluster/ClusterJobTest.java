@@ -174,6 +174,21 @@ class ClusterJobTest {
         for (LongnetMember m : members) assertEquals(3, m.clusterSize());
     }
 
+    /** Issue 21, defect 17: a listed member missing from the cluster reached is said, not silently skipped. */
+    @Test
+    void aListedMemberMissingFromTheClusterIsRefused() throws Exception {
+        AttentionConfig config = AttentionConfig.builder().levels(new long[]{16}, new int[]{1}).heads(2).headDim(4).build();
+        Path dir = Files.createDirectories(data.resolve("missing"));
+        Path[] qkv = Tensors.inputs(dir, new Random(3), 64, 2, 4, DType.F32);
+        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
+                Path.of("missing/out.npy"), config, 1, 1 << 20);
+        ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
+                () -> ClusterJob.run(members.getFirst().instance(), spec, listed));
+        assertTrue(f.getMessage().contains(listed.getLast()) && f.getMessage().contains("not in the cluster"),
+                f.getMessage());
+        assertFalse(Files.exists(dir.resolve("out.npy")));
+    }
+
     @Test
     void pathsOutsideTheDataDirectoryAreRefused() throws Exception {
         JobSpec escape = new JobSpec("../q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,

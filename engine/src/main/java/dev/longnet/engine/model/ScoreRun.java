@@ -1,6 +1,9 @@
 package dev.longnet.engine.model;
 
+import dev.longnet.engine.job.Identity;
+import dev.longnet.storage.AtomicFile;
 import dev.longnet.storage.DType;
+import dev.longnet.storage.Disk;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
 import dev.longnet.storage.TokenFile;
@@ -11,10 +14,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
+import java.util.Map;
 import java.util.Properties;
 import java.util.function.LongConsumer;
-import java.util.stream.Stream;
 
 /**
  * Per-token next-token negative log-likelihood over a token file of any length: the model streams over it chunk by
@@ -26,6 +28,8 @@ import java.util.stream.Stream;
 public final class ScoreRun {
     private static final String CURRENT = "CURRENT";
     private static final String RUN = "run.properties";
+    /** The properties' prefix of the job's identity. */
+    private static final String JOB = "job.";
 
     /**
      * @param nllOut        .npy of N-1 f32 NLLs, or null
@@ -55,6 +59,16 @@ public final class ScoreRun {
     private ScoreRun() { }
 
     public static Result run(LongNetModel model, TokenFile tokens, Options o, LongConsumer progress) throws IOException {
+        return run(model, tokens, o, null, progress);
+    }
+
+    /**
+     * As {@link #run(LongNetModel, TokenFile, Options, LongConsumer)}, recording {@code identity} (what the run is
+     * of: the model's and the tokens' fingerprints, ...) with each snapshot and refusing to resume a snapshot whose
+     * recorded identity differs ({@link dev.longnet.engine.job.JobConflictException}, naming what changed).
+     */
+    public static Result run(LongNetModel model, TokenFile tokens, Options o, Identity identity, LongConsumer progress)
+            throws IOException {
         long n = Math.min(tokens.count(), o.limit());
         if (n < 2) throw new IllegalArgumentException(tokens.path() + ": scoring needs at least 2 tokens, found " + n);
         ModelConfig c = model.config();
@@ -66,6 +80,11 @@ public final class ScoreRun {
         double sum = 0;
         if (snapshot != null) {
             Properties run = load(snapshot.resolve(RUN));
+            if (identity != null) {
+                Map<String, String> recorded = new java.util.HashMap<>();
+                for (String key : run.stringPropertyNames()) recorded.put(key, run.getProperty(key));
+                identity.requireSame(o.stateDir(), recorded, JOB);
+            }
             if (!Long.toString(n).equals(run.getProperty("tokens")) || !c.toJson().equals(run.getProperty("config"))) {
                 throw new IllegalArgumentException(o.stateDir() + " holds the state of another run (other tokens or "
                         + "model); use --restart to start over");
@@ -94,13 +113,13 @@ public final class ScoreRun {
                 if (nll != null && scored > 0) {
                     try (RowWindow w = nll.window(position, scored)) {
                         for (int i = 0; i < scored; i++) {
-                            float value = nll(logits, i * vocab, vocab, ids[i + 1]);
+                            float value = finite(nll(logits, i * vocab, vocab, ids[i + 1]), position + i);
                             DType.F32.set(w.segment(), i, value);
                             sum += value;
                         }
                     }
                 } else {
-                    for (int i = 0; i < scored; i++) sum += nll(logits, i * vocab, vocab, ids[i + 1]);
+                    for (int i = 0; i < scored; i++) sum += finite(nll(logits, i * vocab, vocab, ids[i + 1]), position + i);
                 }
                 if (hidden != null) {
                     try (RowWindow w = hidden.window(position, count)) {
@@ -110,7 +129,7 @@ public final class ScoreRun {
                 position += count;
                 progress.accept(position);
                 if (o.stateDir() != null && position >= nextSnapshot && position < n) {
-                    snapshot(o.stateDir(), stream, nll, hidden, n, c, sum);
+                    snapshot(o.stateDir(), stream, nll, hidden, n, c, sum, identity);
                     nextSnapshot = position + o.snapshotEvery();
                 }
             }
@@ -121,8 +140,8 @@ public final class ScoreRun {
                 clear(o.stateDir());
                 try {
                     Files.deleteIfExists(o.stateDir());                // only when nothing else is in it
-                } catch (java.nio.file.DirectoryNotEmptyException kept) {
-                    // the user's own files stay
+                } catch (IOException kept) {
+                    // the user's own files (or the job's lock) stay; "." cannot be removed
                 }
             }
             return new Result(n, sum, resumedFrom, (System.nanoTime() - start) / 1e9, stateBytes);
@@ -149,11 +168,11 @@ public final class ScoreRun {
 
     /** Outputs forced first, then the states into a new directory, then CURRENT switched to it atomically. */
     private static void snapshot(Path dir, ModelStream stream, NpyFile nll, NpyFile hidden, long n, ModelConfig c,
-                                 double sum) throws IOException {
+                                 double sum, Identity identity) throws IOException {
         forceAll(nll);
         forceAll(hidden);
         String name = "snap-" + stream.position();
-        Path tmp = dir.resolve(name + ".partial");
+        Path tmp = AtomicFile.partial(dir.resolve(name));
         deleteTree(tmp);
         stream.snapshot(tmp);
         Properties run = new Properties();
@@ -161,18 +180,27 @@ public final class ScoreRun {
         run.setProperty("nllSumBits", Long.toString(Double.doubleToRawLongBits(sum)));
         run.setProperty("tokens", Long.toString(n));
         run.setProperty("config", c.toJson());
+        if (identity != null) identity.fields(JOB).forEach(run::setProperty);
         try (Writer w = Files.newBufferedWriter(tmp.resolve(RUN))) {
             run.store(w, "longnet score state");
         }
         Path target = dir.resolve(name);
         deleteTree(target);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        Path pointer = dir.resolve(CURRENT + ".partial");
-        Files.writeString(pointer, name);
-        Files.move(pointer, dir.resolve(CURRENT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.write(dir.resolve(CURRENT), ch -> ch.write(java.nio.ByteBuffer.wrap(
+                name.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
         try (DirectoryStream<Path> old = Files.newDirectoryStream(dir, "snap-*")) {
             for (Path p : old) if (!p.getFileName().toString().equals(name)) deleteTree(p);
         }
+    }
+
+    /** A value of the NLL, refused when not finite: the model (or its input) overflowed, and the output would lie. */
+    private static float finite(float value, long position) {
+        if (!Float.isFinite(value)) {
+            throw new IllegalArgumentException("the model gives a non-finite NLL (" + value + ") at token " + position
+                    + ": its weights or activations overflow; nothing was written");
+        }
+        return value;
     }
 
     private static void forceAll(NpyFile file) throws IOException {
@@ -207,10 +235,5 @@ public final class ScoreRun {
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(x);
-        }
-    }
+    private static void deleteTree(Path p) throws IOException { Disk.deleteTree(p); }
 }

@@ -55,6 +55,13 @@ public interface TensorSource {
                     MemorySegment s = w.segment();
                     for (int i = 0; i < values.length; i++) values[i] = info.dtype().get(s, i);
                 }
+                for (int i = 0; i < values.length; i++) {
+                    if (!Float.isFinite(values[i])) {
+                        throw new IllegalArgumentException(file.path() + ": tensor \"" + name + "\" holds "
+                                + values[i] + " at element " + i + "; a model with non-finite weights gives wrong"
+                                + " outputs, so it is not loaded");
+                    }
+                }
                 return values;
             }
         };

@@ -87,6 +87,11 @@ public final class AttentionStream implements AutoCloseable {
                     + " segment lengths are too large for a stream", e);
         }
         try {
+            if (options.stateDirectory() == null) {
+                // Allocated and zeroed at once: refuse what the machine cannot hold before touching it.
+                dev.longnet.engine.job.MemoryBudget.requireNative(bytes, "the state", "use smaller segments, or map"
+                        + " the state on disk where the command can (stream --state DIR)");
+            }
             return StateMemory.allocate(bytes, options.stateDirectory());
         } catch (OutOfMemoryError | IllegalArgumentException | IOException e) {
             throw new IOException("cannot hold the stream's state of " + bytes + " bytes (fixed by the configuration: "
@@ -206,8 +211,16 @@ public final class AttentionStream implements AutoCloseable {
      * this process or another, continues to exactly the same bits.
      */
     public void snapshot(Path file) throws IOException {
+        snapshot(file, Map.of());
+    }
+
+    /**
+     * As {@link #snapshot(Path)}, recording {@code extra} fields in the snapshot's header (a job's identity, read
+     * back with {@link dev.longnet.storage.SnapshotFile#open}); their names must not be the stream's own.
+     */
+    public void snapshot(Path file, Map<String, String> extra) throws IOException {
         requireOpen();
-        Map<String, String> header = new LinkedHashMap<>();
+        Map<String, String> header = new LinkedHashMap<>(extra);
         header.put("format", FORMAT);
         header.putAll(configFields(config));
         header.put("position", Long.toString(core.position));

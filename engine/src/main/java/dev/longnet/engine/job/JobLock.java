@@ -1,4 +1,4 @@
-package dev.longnet.engine;
+package dev.longnet.engine.job;
 
 import dev.longnet.storage.Disk;
 import java.io.IOException;
@@ -16,9 +16,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One run per output: an exclusive lock on {@code OUT.run/lock}, held for the whole run and released by the OS
- * when the process dies, so a second run of the same output (or a resume while the first is alive) is refused.
- * The file names the holder's pid for the refusal message.
+ * One run per output or state: an exclusive lock on a lock file ({@code OUT.run/lock} for attend, {@code OUT.lock}
+ * beside another command's output, {@code STATE/lock} in a state directory), held for the whole run and released
+ * by the OS when the process dies, so a second run of the same output or state (or a resume while the first is
+ * alive) is refused. The file names the holder's pid for the refusal message.
  *
  * <p>Two traps of POSIX record locks are avoided: closing any descriptor of the file releases every lock the
  * process holds on it, so this process never opens the lock file a second time while it holds it (a second run
@@ -26,26 +27,32 @@ import java.util.concurrent.ConcurrentHashMap;
  * holder removed meanwhile is worthless, so after locking, the name must still lead to the file that was opened
  * (compared by file key, which a stat reads without opening the file).
  */
-final class RunLock implements AutoCloseable {
+public final class JobLock implements AutoCloseable {
     private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
     private final Path file;
+    private final Path guarded;
     private final FileChannel channel;
     private final FileLock lock;
     private boolean closed;
 
-    private RunLock(Path file, FileChannel channel, FileLock lock) {
+    private JobLock(Path file, Path guarded, FileChannel channel, FileLock lock) {
         this.file = file;
+        this.guarded = guarded;
         this.channel = channel;
         this.lock = lock;
     }
 
-    /** Takes the lock of {@code files}' run, creating its directory; refuses when another run holds it. */
-    static RunLock acquire(RunFiles files) throws IOException {
-        Path file = files.lock().toAbsolutePath().normalize();
-        if (!HELD.add(file)) throw held(files, ProcessHandle.current().pid() + "", file);
+    /**
+     * Takes the lock in {@code lockFile} (creating its directory and the file) for the file or directory
+     * {@code guarded} that the message names; refuses with a {@link JobConflictException} when another run, in this
+     * process or another, holds it.
+     */
+    public static JobLock acquire(Path lockFile, Path guarded) throws IOException {
+        Path file = lockFile.toAbsolutePath().normalize();
+        if (!HELD.add(file)) throw held(guarded, ProcessHandle.current().pid() + "", file);
         try {
-            RunLock lock = tryAcquire(files, file);
+            JobLock lock = tryAcquire(guarded, file);
             if (lock != null) return lock;
         } catch (IOException | RuntimeException e) {
             HELD.remove(file);
@@ -55,13 +62,13 @@ final class RunLock implements AutoCloseable {
         throw new IOException(file + ": could not take the run's lock (its directory keeps disappearing)");
     }
 
-    private static RunLock tryAcquire(RunFiles files, Path file) throws IOException {
+    private static JobLock tryAcquire(Path guarded, Path file) throws IOException {
         byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
         for (int attempt = 0; attempt < 20; attempt++) {
             Object key;
             FileChannel channel;
             try {
-                Files.createDirectories(files.directory());
+                Files.createDirectories(file.getParent());
                 try {
                     Files.createFile(file);
                 } catch (FileAlreadyExistsException e) {
@@ -76,14 +83,14 @@ final class RunLock implements AutoCloseable {
             if (lock == null) {
                 String holder = holder(channel);
                 channel.close();
-                throw held(files, holder, file);
+                throw held(guarded, holder, file);
             }
             Object now = fileKey(file);
             if (key != null && key.equals(now)) {
                 try {
                     channel.truncate(0);
                     Disk.writeFully(channel, ByteBuffer.wrap(pid), 0);
-                    return new RunLock(file, channel, lock);
+                    return new JobLock(file, guarded, channel, lock);
                 } catch (IOException | RuntimeException e) {
                     channel.close();
                     throw e;
@@ -94,8 +101,8 @@ final class RunLock implements AutoCloseable {
         return null;
     }
 
-    private static RunConflictException held(RunFiles files, String holder, Path file) {
-        return new RunConflictException(files.out() + " is being computed by another run (process " + holder
+    private static JobConflictException held(Path guarded, String holder, Path file) {
+        return new JobConflictException(guarded + " is being computed by another run (process " + holder
                 + ", lock " + file + "): one run per output; wait for it to finish, or stop it and run again to"
                 + " resume");
     }
@@ -119,9 +126,26 @@ final class RunLock implements AutoCloseable {
         }
     }
 
-    Path file() { return file; }
+    /** The lock file. */
+    public Path file() { return file; }
 
-    /** Releases the lock; the file stays (removing it is {@link RunFiles#deleteDirectory}'s job, before this). */
+    /** What the lock guards: the output or the state directory. */
+    public Path guarded() { return guarded; }
+
+    /**
+     * Removes the lock file, then releases the lock: for a run that finished (a run that starts meanwhile finds
+     * the name leading to a new file, and takes that one's lock).
+     */
+    public void deleteAndClose() {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            // a lock file left behind is harmless: the next run takes its lock
+        }
+        close();
+    }
+
+    /** Releases the lock; the file stays. */
     @Override
     public void close() {
         if (closed) return;

@@ -1,7 +1,5 @@
-package dev.longnet.cli;
+package dev.longnet.engine;
 
-import dev.longnet.engine.AttentionConfig;
-import dev.longnet.engine.ReferenceAttention;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.RowWindow;
@@ -20,7 +18,7 @@ import java.util.TreeSet;
  */
 public final class Verifier {
     /** Bytes of one file mapped per cached block; a few blocks per file cover the segments around a position. */
-    static final long BLOCK_BYTES = 8L << 20;
+    public static final long BLOCK_BYTES = 8L << 20;
     private static final int BLOCKS_PER_FILE = 4;
 
     private Verifier() { }
@@ -90,7 +88,7 @@ public final class Verifier {
      * Rows of an (n, H, d) file as doubles, read through a few cached mapped blocks of consecutive rows, so that
      * the reference's many reads near one position map each block once and the file is never read whole.
      */
-    static final class BlockRows implements ReferenceAttention.RowAccess, AutoCloseable {
+    public static final class BlockRows implements ReferenceAttention.RowAccess, AutoCloseable {
         private final NpyFile file;
         private final DType dtype;
         private final int heads;

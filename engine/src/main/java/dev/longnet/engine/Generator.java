@@ -1,6 +1,5 @@
-package dev.longnet.cli;
+package dev.longnet.engine;
 
-import dev.longnet.engine.Parallel;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.Shapes;
@@ -25,7 +24,7 @@ public final class Generator {
     /** The files, in tensor order (tensor 0 is q). */
     public static final List<String> NAMES = List.of("q.npy", "k.npy", "v.npy");
     /** Bytes of each file mapped at once by default: three windows of this size are resident at a time. */
-    static final long WINDOW_BYTES = 64L << 20;
+    public static final long WINDOW_BYTES = 64L << 20;
     /** Elements per parallel task: even, so that no Box-Muller pair is split between tasks. */
     private static final int CHUNK = 1 << 16;
     private static final long GAMMA = 0x9E3779B97F4A7C15L;
@@ -34,7 +33,7 @@ public final class Generator {
     private Generator() { }
 
     /** SplitMix64's output function (Steele, Lea and Flood 2014). */
-    static long mix64(long z) {
+    public static long mix64(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
@@ -147,7 +146,7 @@ public final class Generator {
     }
 
     /** Bytes of q, k and v together; refused, naming the flags, when the shape cannot be held in a file. */
-    static long bytes(long n, int heads, int headDim, DType dtype) {
+    public static long bytes(long n, int heads, int headDim, DType dtype) {
         long bytes = Shapes.bytes(new long[]{n, heads, headDim}, 0, 3L * dtype.bytes());
         if (bytes < 0) {
             throw new IllegalArgumentException("--n " + n + " x --heads " + heads + " x --head-dim " + headDim + " "
