@@ -126,7 +126,7 @@ class ResumableRunTest {
         fail(out, 1, new FailingKernel(30, 0, diskFull()), UncheckedIOException.class);
         fail(out, 2, new FailingKernel(3, 4, diskFull()), UncheckedIOException.class);
         fail(out, 1, new FailingKernel(8, 4, diskFull()), UncheckedIOException.class);
-        AttentionJob.Result result = run(out, DType.F32, 2, null, false);
+        AttentionResult result = run(out, DType.F32, 2, null, false);
         assertTrue(result.resumed() && result.unitsResumed() > 0, "resumed after " + result.unitsResumed() + " units");
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
     }
