@@ -1,5 +1,6 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.job.Job;
 import dev.longnet.engine.model.LongNetModel;
 import dev.longnet.engine.model.ModelConfig;
 import dev.longnet.engine.model.TensorSource;
@@ -8,10 +9,10 @@ import dev.longnet.storage.Disk;
 import dev.longnet.storage.SafetensorsWriter;
 import dev.longnet.storage.TensorFile;
 import dev.longnet.storage.TorchCheckpoint;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -47,11 +48,8 @@ final class ConvertCommand extends BaseCommand {
 
     @Override
     protected int execute() throws Exception {
-        if (Files.exists(out) && Files.exists(in) && Files.isSameFile(in, out)) {
-            throw new IllegalArgumentException(in + " is the output " + out + ": write to another file (even with --force)");
-        }
-        force.check(out);
-        try (TensorFile file = TensorFile.open(in)) {
+        try (Job job = Job.builder("longnet convert").input(in).input(config).output(out).force(force.force).start();
+             TensorFile file = TensorFile.open(in)) {
             if (file instanceof TorchCheckpoint ckpt) {
                 ckpt.skipped().forEach((name, why) -> note(spec.qualifiedName() + ": " + in + ": left out \""
                         + InfoCommand.printable(name) + "\" (" + why + ")"));
@@ -70,9 +68,12 @@ final class ConvertCommand extends BaseCommand {
                 bytes += info.byteSize();
             }
             Disk.requireSpace(out, bytes + (1 << 20), "the converted tensors");
-            try (PartialCleanup cleanup = new PartialCleanup(List.of(out.resolveSibling(out.getFileName() + ".partial")))) {
+            try {
                 writer.write(out);
+            } catch (IOException e) {
+                throw job.failure(e, out);
             }
+            job.completed();
             result(String.format(Locale.ROOT, "%s: %d tensor%s (%s), %d bytes (%s), from %s", out, file.names().size(),
                     file.names().size() == 1 ? "" : "s",
                     counts.entrySet().stream().map(e -> e.getValue() + " " + e.getKey().name().toLowerCase(Locale.ROOT))
@@ -83,7 +84,7 @@ final class ConvertCommand extends BaseCommand {
     }
 
     /** The --config file's configuration, after checking that the checkpoint's tensors are that model's. */
-    private ModelConfig checkedConfig(TensorFile file) throws java.io.IOException {
+    private ModelConfig checkedConfig(TensorFile file) throws IOException {
         ModelConfig model;
         try {
             model = ModelConfig.parse(Files.readString(config));

@@ -4,6 +4,7 @@ import dev.longnet.engine.encoder.EncoderConfig;
 import dev.longnet.engine.encoder.EncoderFile;
 import dev.longnet.engine.encoder.LongNetEncoder;
 import dev.longnet.engine.encoder.SlideEncoder;
+import dev.longnet.engine.job.Job;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.Json;
@@ -70,13 +71,14 @@ final class EncodeCommand extends BaseCommand {
 
     @Override
     protected int execute() throws Exception {
-        force.check(out, allLayersOut);
-        for (Path input : new Path[]{model, in}) Outputs.requireDistinct(input, out, allLayersOut);
         if (allLayersOut != null && out.toAbsolutePath().normalize().equals(allLayersOut.toAbsolutePath().normalize())) {
             throw usage("--out and --all-layers-out name the same file");
         }
         long start = System.nanoTime();
-        try (Checkpoint ckpt = Checkpoint.open(model); NpyFile input = NpyFile.open(in)) {
+        Path work = out.resolveSibling(out.getFileName() + ".work");
+        try (Job job = Job.builder("longnet encode").input(model).input(in).output(out).output(allLayersOut)
+                .workDirectory(work).force(force.force).start();
+             Checkpoint ckpt = Checkpoint.open(model); NpyFile input = NpyFile.open(in)) {
             EncoderFile file = EncoderFile.inspect(ckpt.source());
             EncoderConfig config = file.config(encoder.heads(),
                     encoder.levels(SlideEncoder.segmentLengths(262144, 256), new int[]{1, 2, 4, 8, 16}), encoder.semantics());
@@ -90,8 +92,7 @@ final class EncodeCommand extends BaseCommand {
             if (n == 0) throw new IllegalArgumentException(in + ": no rows (N = 0)");
             Disk.requireSpace(out, n * config.dim() * 4L * (allLayersOut != null ? config.layers() + 2 : 1)
                     + LongNetEncoder.workBytes(config, n), "the hidden states and the encoder's work files");
-            Path work = out.resolveSibling(out.getFileName() + ".work");
-            Outputs.deleteTree(work);
+            Disk.deleteTree(work);
             Files.createDirectories(work);
             NpyFile x = NpyFile.create(out, DType.F32, n, config.dim());
             NpyFile layers = allLayersOut != null ? NpyFile.create(allLayersOut, DType.F32, config.layers() + 1, n, config.dim()) : null;
@@ -108,8 +109,10 @@ final class EncodeCommand extends BaseCommand {
                 }, f -> progress.update(Math.round(f * n)));
                 finalNorm(enc, x, config.dim());
                 ok = true;
+            } catch (IOException e) {
+                throw job.failure(e, out);
             } finally {
-                Outputs.deleteTree(work);
+                Disk.deleteTree(work);
                 if (!ok) {
                     x.discard();
                     if (layers != null) layers.discard();
@@ -117,6 +120,7 @@ final class EncodeCommand extends BaseCommand {
             }
             x.commit();
             if (layers != null) layers.commit();
+            job.completed();
             double seconds = (System.nanoTime() - start) / 1e9;
             long peak = ProcSelf.peakRssBytes();
             if (json) {

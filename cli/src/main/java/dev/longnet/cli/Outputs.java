@@ -7,10 +7,9 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Small f32 outputs written as NAME.partial and renamed when complete; and inputs that must not be an output. */
+/** Small f32 outputs written as NAME.partial and renamed when complete. */
 final class Outputs {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -28,32 +27,6 @@ final class Outputs {
         } catch (IOException | RuntimeException e) {
             f.discard();
             throw e;
-        }
-    }
-
-    /** Refuses an input that is one of the outputs or their partials (even with --force: the run would overwrite it). */
-    static void requireDistinct(Path input, Path... outputs) throws IOException {
-        if (input == null || !Files.exists(input)) return;
-        Path real = input.toRealPath();
-        for (Path out : outputs) {
-            if (out == null) continue;
-            Path parent = out.toAbsolutePath().getParent();
-            if (parent == null || !Files.isDirectory(parent)) continue;
-            Path o = parent.toRealPath().resolve(out.getFileName());
-            if (real.equals(o) || real.equals(NpyFile.partialPath(o))) {
-                throw new IllegalArgumentException(input + " is also the output " + out + "; the run would overwrite it:"
-                        + " give the output another name");
-            }
-        }
-    }
-
-    /** Deletes a directory tree, best effort. */
-    static void deleteTree(Path dir) {
-        if (dir == null) return;
-        try {
-            PartialCleanup.deleteTree(dir);
-        } catch (IOException e) {
-            // best effort
         }
     }
 }

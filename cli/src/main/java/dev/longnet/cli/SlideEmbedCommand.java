@@ -3,6 +3,7 @@ package dev.longnet.cli;
 import dev.longnet.engine.encoder.LongNetEncoder;
 import dev.longnet.engine.encoder.SlideEncoder;
 import dev.longnet.engine.encoder.TileCoords;
+import dev.longnet.engine.job.Job;
 import dev.longnet.storage.Disk;
 import dev.longnet.storage.Json;
 import dev.longnet.storage.NpyFile;
@@ -96,9 +97,7 @@ final class SlideEmbedCommand extends BaseCommand {
     }
 
     private int single(SlideEncoder slide) throws IOException {
-        force.check(out, allLayersOut);
-        for (Path input : new Path[]{model, tiles, coords}) Outputs.requireDistinct(input, out, allLayersOut);
-        SlideEncoder.Result r = embed(slide, tiles, coords, out, allLayersOut);
+        SlideEncoder.Result r = embed(slide, tiles, coords, out, allLayersOut, force.force);
         long peak = ProcSelf.peakRssBytes();
         if (json) {
             result(Json.object().put("tiles", r.tiles()).put("dim", slide.config().dim()).put("layers", slide.config().layers())
@@ -140,7 +139,7 @@ final class SlideEmbedCommand extends BaseCommand {
             }
             try {
                 Path t = tiles.resolve(name + ".npy");
-                SlideEncoder.Result r = embed(slide, t, tiles.resolve(name + ".coords.npy"), o, l);
+                SlideEncoder.Result r = embed(slide, t, tiles.resolve(name + ".coords.npy"), o, l, true);   // not done
                 done++;
                 tileCount += r.tiles();
                 seconds += r.seconds();
@@ -162,24 +161,33 @@ final class SlideEmbedCommand extends BaseCommand {
         return failed > 0 ? Errors.FAILURE : 0;
     }
 
-    private SlideEncoder.Result embed(SlideEncoder slide, Path tilesFile, Path coordsFile, Path o, Path l) throws IOException {
-        int[] cells = TileCoords.cells(coordsFile);
+    /**
+     * One slide as a job (outputs locked, inputs never an output, OUT.work/ as scratch); overwrite: replace outputs
+     * that exist.
+     */
+    private SlideEncoder.Result embed(SlideEncoder slide, Path tilesFile, Path coordsFile, Path o, Path l,
+                                      boolean overwrite) throws IOException {
         Path work = o.resolveSibling(o.getFileName() + ".work");
-        Outputs.deleteTree(work);
-        Files.createDirectories(work);
-        List<Path> partials = new ArrayList<>(List.of(work, NpyFile.partialPath(o)));
-        if (l != null) partials.add(NpyFile.partialPath(l));
-        try (PartialCleanup _ = new PartialCleanup(partials); NpyFile t = NpyFile.open(tilesFile);
-             ProgressDisplay progress = ProgressDisplay.start("embed " + tilesFile.getFileName(), cells.length, chatty())) {
-            SlideEncoder.Result r = slide.embed(t, tilesFile.toString(), cells, work, globalPool, l != null,
-                    f -> progress.update(Math.round(f * cells.length)));
-            Outputs.write(o, r.embedding(), 1, r.embedding().length);
-            if (l != null) {
-                Outputs.write(l, dev.longnet.engine.encoder.Pooled.flat(r.layers()), r.layers().length, r.embedding().length);
+        try (Job job = Job.builder("longnet slide embed").input(model).input(tilesFile).input(coordsFile).output(o)
+                .output(l).workDirectory(work).force(overwrite).start()) {
+            int[] cells = TileCoords.cells(coordsFile);
+            Disk.deleteTree(work);
+            Files.createDirectories(work);
+            try (PartialCleanup _ = new PartialCleanup(List.of(work)); NpyFile t = NpyFile.open(tilesFile);
+                 ProgressDisplay progress = ProgressDisplay.start("embed " + tilesFile.getFileName(), cells.length, chatty())) {
+                SlideEncoder.Result r = slide.embed(t, tilesFile.toString(), cells, work, globalPool, l != null,
+                        f -> progress.update(Math.round(f * cells.length)));
+                Outputs.write(o, r.embedding(), 1, r.embedding().length);
+                if (l != null) {
+                    Outputs.write(l, dev.longnet.engine.encoder.Pooled.flat(r.layers()), r.layers().length, r.embedding().length);
+                }
+                job.completed();
+                return r;
+            } catch (IOException e) {
+                throw job.failure(e, o);
+            } finally {
+                Disk.deleteTree(work);
             }
-            return r;
-        } finally {
-            Outputs.deleteTree(work);
         }
     }
 }

@@ -92,7 +92,7 @@ class ConvertCommandTest {
         Path out = Files.writeString(tmp.resolve("out.safetensors"), "keep");
         Cli.Run run = Cli.run("convert", in.toString(), "--out", out.toString());
         assertEquals(1, run.code(), run.toString());
-        assertEquals("longnet convert: " + out + ": exists (use --force to replace it)", run.err().strip());
+        assertEquals("longnet convert: " + out + ": output exists (use --force to replace it)", run.err().strip());
         assertEquals("keep", Files.readString(out));
         byte[] before = Files.readAllBytes(in);
         Cli.Run same = Cli.run("convert", in.toString(), "--out", in.toString(), "--force");
