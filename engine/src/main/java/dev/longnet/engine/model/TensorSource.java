@@ -1,5 +1,8 @@
 package dev.longnet.engine.model;
 
+import dev.longnet.storage.Advice;
+import dev.longnet.storage.Convert;
+import dev.longnet.storage.Madvise;
 import dev.longnet.storage.RowWindow;
 import dev.longnet.storage.TensorFile;
 import dev.longnet.storage.TensorRows;
@@ -53,7 +56,10 @@ public interface TensorSource {
                 TensorRows rows = file.tensor(name);
                 try (RowWindow w = rows.window(0, rows.rows())) {
                     MemorySegment s = w.segment();
-                    for (int i = 0; i < values.length; i++) values[i] = info.dtype().get(s, i);
+                    Convert.read(info.dtype(), s, 0, values, 0, values.length, 1f);
+                    // The file's pages are copied: let them go, so that loading layer after layer from one mapping
+                    // does not keep the whole checkpoint resident (a read-only file mapping keeps its contents).
+                    if (s.isMapped() && s.isReadOnly()) Madvise.advise(s, Advice.DONT_NEED);
                 }
                 for (int i = 0; i < values.length; i++) {
                     if (!Float.isFinite(values[i])) {
