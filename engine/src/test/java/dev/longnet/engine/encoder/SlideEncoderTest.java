@@ -45,7 +45,6 @@ class SlideEncoderTest {
         SlideEncoder.Result r = embed(Semantics.EXACT, "coords.npy", false, true, LongNetEncoder.Options.defaults());
         double d = Fixture.maxDiff(r.embedding(), Fixture.npy("expected.npy"));
         double dl = Fixture.maxDiff(Fixture.flat(r.layers()), Fixture.npy("expected_all_layers.npy"));
-        System.out.println("tiny cls max diff " + d + ", all layers " + dl);
         assertTrue(d < TOL, "cls max diff " + d);
         assertTrue(dl < TOL, "all layers max diff " + dl);
     }
@@ -55,7 +54,6 @@ class SlideEncoderTest {
         SlideEncoder.Result r = embed(Semantics.EXACT, "coords_i64.npy", true, true, LongNetEncoder.Options.defaults());
         double d = Fixture.maxDiff(r.embedding(), Fixture.npy("expected_pool.npy"));
         double dl = Fixture.maxDiff(Fixture.flat(r.layers()), Fixture.npy("expected_all_layers_pool.npy"));
-        System.out.println("tiny pool max diff " + d + ", all layers " + dl);
         assertTrue(d < TOL, "pool max diff " + d);
         assertTrue(dl < TOL, "all layers max diff " + dl);
     }
