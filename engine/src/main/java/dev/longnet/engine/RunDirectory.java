@@ -25,9 +25,11 @@ import java.util.List;
  * <p>Units (pass, window) run one after another. A unit of the first pass starts from zeros; a unit of a later
  * pass starts from what the earlier passes left in its rows, so before it writes, its out and lse rows are saved
  * to the undo image (forced) and a BEGIN record carrying their checksum is appended (forced). After its last
- * write, its rows are forced and a DONE record carrying their CRC32C is appended (forced). Hence after a crash
- * the DONE records are a prefix of the schedule, and the next unit is either untouched, or a first-pass unit
- * (zeroed again), or a later-pass unit whose undo image is valid (restored): redoing it gives the same bits.
+ * write, its rows are forced and a DONE record carrying their CRC32C is appended (forced), on the {@link CommitThread}
+ * while the next unit computes. A later-pass unit begins only once the unit before it is committed (it would
+ * replace the undo image). Hence after a crash the DONE records are a prefix of the schedule, and the units after
+ * it are untouched, or first-pass units (up to two: the one committing and the next; zeroed again), or one
+ * later-pass unit whose undo image is valid (restored): redoing them gives the same bits.
  * On resume every finished unit whose rows no later unit has rewritten is checked against its CRC.
  */
 final class RunDirectory implements UnitLog, AutoCloseable {
@@ -49,6 +51,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     private final List<RunJournal.Entry> done;
     private final long unitsResumed;
     private final UndoImage undo;
+    private final CommitThread commits = new CommitThread();
     private RunCounters counters;
     private Schedule.Unit restored;
     private boolean closed;
@@ -72,7 +75,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
             unitOut = unitLse = null;
             convertBuffer = null;
         }
-        this.done = new ArrayList<>(done);
+        this.done = java.util.Collections.synchronizedList(new ArrayList<>(done));
         this.unitsResumed = done.size();
         this.undo = new UndoImage(files.undo());
         this.passStart = new long[schedule.passes().size() + 1];
@@ -157,7 +160,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
                         + " use --restart to start over");
             }
             List<RunJournal.Entry> done = new ArrayList<>();
-            RunJournal.Entry pending = null;
+            List<RunJournal.Entry> begun = new ArrayList<>();             // BEGIN records without their DONE yet
             long errors = 0;
             long resumes = 0;
             long total = plan.schedule().unitCount(plan.n());
@@ -171,9 +174,9 @@ final class RunDirectory implements UnitLog, AutoCloseable {
                                     + " is out of order); use --restart to start over");
                         }
                         done.add(e);
-                        pending = null;
+                        begun.removeIf(b -> b.pass() == e.pass() && b.unit() == e.unit());
                     }
-                    case BEGIN -> pending = e;
+                    case BEGIN -> begun.add(e);
                     case ERROR -> errors++;
                     case RESUME -> resumes++;
                     case COMPLETE -> { }
@@ -183,7 +186,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
             Disk.requireSpace(files.out(), total == 0 ? 0 : (long) Math.ceil((double) plan.spaceNeeded() * remaining / total),
                     "the rest of the run");
             RunDirectory run = new RunDirectory(files, lock, plan, journal, accFile, lseFile, done);
-            run.recover(pending);
+            run.recover(begun);
             journal.append(RunJournal.Entry.note(RunJournal.Kind.RESUME, "resumed at unit " + done.size() + " of " + total));
             journal.force();
             run.startCounters(errors, resumes + 1);
@@ -197,23 +200,25 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     }
 
     /**
-     * Brings the rows of the first unfinished unit back to what they were before it started, then checks every
-     * finished unit whose rows still hold what its DONE record describes.
+     * Brings the rows of the units begun after the last finished one back to what they were before they started,
+     * then checks every finished unit whose rows still hold what its DONE record describes.
      */
-    private void recover(RunJournal.Entry pending) throws IOException {
-        if (done.size() < unitsTotal()) {
-            Schedule.Unit next = schedule.unitAt(done.size(), n);
-            if (next.pass() == 0) {
-                // First-pass rows start from zeros; an interrupted attempt may have merged into some of them. A
-                // direct run's unit starts from zeros in memory and writes its output rows whole as it ends.
-                if (lse != null) zero(next);
-            } else if (pending != null && sameUnit(next, pending)) {
-                try (RowWindow o = kept.window(next.firstRow(), next.rows()); RowWindow l = lse.window(next.firstRow(), next.rows())) {
-                    undo.restore(next, o, l, pending.checksum());
+    private void recover(List<RunJournal.Entry> begun) throws IOException {
+        for (long ordinal = done.size(); ordinal < Math.min(unitsTotal(), done.size() + 2L); ordinal++) {
+            Schedule.Unit unit = schedule.unitAt(ordinal, n);
+            RunJournal.Entry began = begun.stream().filter(e -> sameUnit(unit, e)).findFirst().orElse(null);
+            if (unit.pass() == 0) {
+                // First-pass rows start from zeros; an interrupted attempt may have merged into some of them (the
+                // next unit, and the one after it while the next was committing). A direct run's unit starts from
+                // zeros in memory and writes its output rows whole as it ends.
+                if (lse != null && (ordinal == done.size() || began != null)) zero(unit);
+            } else if (ordinal == done.size() && began != null) {
+                try (RowWindow o = kept.window(unit.firstRow(), unit.rows()); RowWindow l = lse.window(unit.firstRow(), unit.rows())) {
+                    undo.restore(unit, o, l, began.checksum());
                 }
-                restored = next;
+                restored = unit;
             }
-            // Otherwise the unit never began: its BEGIN is forced before its first write.
+            // Otherwise the unit never began: its BEGIN is written before its first write (forced in later passes).
         }
         verifyFinished();
     }
@@ -282,35 +287,53 @@ final class RunDirectory implements UnitLog, AutoCloseable {
         counters.pass(unit.pass());
         if (unit.pass() == 0) {
             // Nothing to save: a first-pass unit starts from zeros, and recovery zeroes it again.
-            journal.append(unitEntry(RunJournal.Kind.BEGIN, unit, 0, 0));
+            append(unitEntry(RunJournal.Kind.BEGIN, unit, 0, 0), false);
             return;
         }
+        commits.await();                             // the undo image may still be the unit before's
         if (unit.equals(restored)) return;           // its before-image and BEGIN are on disk from the earlier try
         long checksum = undo.save(out, lseRows);
-        journal.append(unitEntry(RunJournal.Kind.BEGIN, unit, 0, checksum));
-        journal.force();
+        append(unitEntry(RunJournal.Kind.BEGIN, unit, 0, checksum), true);
     }
 
     @Override
     public void end(Schedule.Unit unit, long tiles, RowWindow out, RowWindow lseRows) throws IOException {
-        long checksum;
-        if (unitOut != null) {
-            try (RowWindow rows = kept.window(unit.firstRow(), unit.rows())) {
-                Convert.copy(DType.F32, out.segment(), 0, outputType, rows.segment(), 0,
-                        out.segment().byteSize() / DType.F32.bytes(), convertBuffer);
-                rows.force();
-                checksum = Disk.crc32c(rows.segment());
-            }
-        } else {
-            out.force();
-            lseRows.force();
-            checksum = Disk.crc32c(out.segment(), lseRows.segment());
-        }
-        RunJournal.Entry entry = unitEntry(RunJournal.Kind.DONE, unit, tiles, checksum);
-        journal.append(entry);
-        journal.force();
-        done.add(entry);
         restored = null;
+        // The commit maps the unit's rows anew: the operator unmaps its windows (and reuses a direct run's unit
+        // scratch) as soon as this returns; the pages it wrote stay in the page cache until forced.
+        RowWindow o = kept.window(unit.firstRow(), unit.rows());
+        RowWindow l = null;
+        try {
+            if (unitOut != null) {
+                Convert.copy(DType.F32, out.segment(), 0, outputType, o.segment(), 0,
+                        out.segment().byteSize() / DType.F32.bytes(), convertBuffer);
+            } else {
+                l = lse.window(unit.firstRow(), unit.rows());
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            o.close();
+            throw e;
+        }
+        RowWindow rowsLse = l;
+        commits.submit(() -> {
+            long checksum;
+            try (o; RowWindow lr = rowsLse) {
+                o.force();
+                if (lr != null) lr.force();
+                checksum = lr == null ? Disk.crc32c(o.segment()) : Disk.crc32c(o.segment(), lr.segment());
+            }
+            RunJournal.Entry entry = unitEntry(RunJournal.Kind.DONE, unit, tiles, checksum);
+            append(entry, true);
+            done.add(entry);
+        });
+    }
+
+    /** Appends a record (the operator's thread and the commit thread both write), forcing it when asked. */
+    private void append(RunJournal.Entry entry, boolean force) throws IOException {
+        synchronized (journal) {
+            journal.append(entry);
+            if (force) journal.force();
+        }
     }
 
     /** Wraps a listener so that progress also lands in the counters. */
@@ -321,8 +344,8 @@ final class RunDirectory implements UnitLog, AutoCloseable {
      * releases its lock. Nothing but the output is left.
      */
     void finish() throws IOException {
-        journal.append(RunJournal.Entry.note(RunJournal.Kind.COMPLETE, "all " + unitsTotal() + " units done"));
-        journal.force();
+        commits.await();
+        append(RunJournal.Entry.note(RunJournal.Kind.COMPLETE, "all " + unitsTotal() + " units done"), true);
         if (kept.dtype() == outputType) {
             kept.commit();
         } else {
@@ -337,10 +360,10 @@ final class RunDirectory implements UnitLog, AutoCloseable {
 
     /** The run failed: records why (best effort) and keeps everything for a later resume. */
     void failed(Throwable e) {
+        commits.close();                               // the unit committing keeps its DONE, or lacks it whole
         try {
             counters.failed();
-            journal.append(RunJournal.Entry.note(RunJournal.Kind.ERROR, String.valueOf(e.getMessage() != null ? e.getMessage() : e)));
-            journal.force();
+            append(RunJournal.Entry.note(RunJournal.Kind.ERROR, String.valueOf(e.getMessage() != null ? e.getMessage() : e)), true);
         } catch (Throwable ignored) {
             // the disk may be full or failing: the journal stays as it was, which is consistent
         }
@@ -356,6 +379,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     private void closeFiles() {
         if (closed) return;
         closed = true;
+        commits.close();
         if (counters != null) counters.close();
         closeQuietly(kept);
         if (lse != null) closeQuietly(lse);

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -113,6 +114,45 @@ class ResumableRunTest {
         assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
         assertFalse(Files.exists(runDir), "the run directory is removed on success");
         assertFalse(Files.exists(NpyFile.partialPath(out)));
+    }
+
+    /**
+     * A unit's commit (force, checksum, DONE) runs while the next unit computes, so a crash can leave two first-pass
+     * units begun and not done, the later one with rows half merged. Made here by failing in a unit and removing the
+     * DONE of the unit before it from the journal: the resume must start both from zeros again.
+     */
+    @Test
+    void aCrashWhileTheUnitBeforeCommitsRedoesBothUnits() throws Exception {
+        writeInputs(dir, new Random(17), DType.F32);
+        byte[] expected = uninterrupted(dir, DType.F32);
+        Path out = dir.resolve("out.npy");
+        Path runDir = RunFiles.directory(out);
+        fail(out, 1, new FailingKernel(40, 0, diskFull()), UncheckedIOException.class);
+
+        List<RunJournal.Entry> records = journal(runDir);
+        RunJournal.Entry lastDone = records.stream().filter(e -> e.kind() == RunJournal.Kind.DONE).toList().getLast();
+        RunJournal.Entry computing = records.stream().filter(e -> e.kind() == RunJournal.Kind.BEGIN).toList().getLast();
+        assertEquals(0, computing.pass());
+        assertEquals(lastDone.unit() + 1, computing.unit(), records.toString());
+        try (NpyFile lse = NpyFile.open(runDir.resolve("lse.npy.partial"));
+             RowWindow rows = lse.window(computing.firstRow(), computing.rows())) {
+            assertTrue(rows.segment().mismatch(java.lang.foreign.MemorySegment.ofArray(
+                    new byte[(int) rows.segment().byteSize()])) >= 0, "the failed unit had merged rows");
+        }
+        Map<String, String> header;
+        try (RunJournal j = RunJournal.open(runDir.resolve("journal"))) {
+            header = j.header();
+        }
+        Files.delete(runDir.resolve("journal"));
+        try (RunJournal j = RunJournal.create(runDir.resolve("journal"), header)) {
+            for (RunJournal.Entry e : records) if (e != lastDone) j.append(e);
+            j.force();
+        }
+
+        AttentionResult result = run(out, DType.F32, 2, null, false);
+        assertTrue(result.resumed());
+        assertEquals(lastDone.unit(), result.unitsResumed(), "the unit without DONE is redone");
+        assertArrayEquals(expected, Files.readAllBytes(out), "bit-identical to the uninterrupted run");
     }
 
     @Test
