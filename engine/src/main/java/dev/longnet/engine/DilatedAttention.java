@@ -401,9 +401,12 @@ public final class DilatedAttention implements AutoCloseable {
                 throw e;
             }
             if (willNeed) for (int i = 0; i < 3; i++) opened.get(i).advise(Advice.WILL_NEED);
-            // Writes into a sparse file must not read around themselves (readahead would fill the file).
-            opened.get(3).advise(Advice.RANDOM);
-            opened.get(4).advise(Advice.RANDOM);
+            // Writes into a sparse file must not read around themselves (readahead would fill the file); the unit
+            // writes all its out and lse rows, so they are mapped for writing at once rather than page by page.
+            for (int i = 3; i < 5; i++) {
+                opened.get(i).advise(Advice.RANDOM);
+                opened.get(i).advise(Advice.POPULATE_WRITE);
+            }
             return new Windows(first, rows, inFirst, inRows, opened.get(0), opened.get(1), opened.get(2), opened.get(3), opened.get(4),
                     q.dtype(), k.dtype(), v.dtype());
         }

@@ -26,10 +26,14 @@ class MadviseTest {
         assumeTrue(System.getProperty("os.name").toLowerCase().contains("linux"), "the Linux constants");
         try (NpyFile f = NpyFile.create(dir.resolve("a.npy"), DType.F32, 10_000, 3); RowWindow w = f.window(7, 5000)) {
             assertTrue(w.segment().address() % Madvise.pageSize() != 0, "rows start mid-page");
+            DType.F32.set(w.segment(), 4, 7f);
             for (Advice advice : Advice.values()) {
-                assertTrue(Madvise.tryAdvise(w.segment(), advice), advice.name());
+                boolean done = Madvise.tryAdvise(w.segment(), advice);
+                // the POPULATE hints need Linux 5.14; an older kernel refuses them, which is not an error
+                if (!advice.name().startsWith("POPULATE_")) assertTrue(done, advice.name());
                 w.advise(advice);
             }
+            assertEquals(7f, DType.F32.get(w.segment(), 4), "populating a mapping keeps its data");
             assertTrue(Madvise.tryAdvise(w.segment().asSlice(4097, 3), Advice.WILL_NEED));
             DType.F32.set(w.segment(), 0, 2f);   // DONT_NEED on a shared file mapping keeps the data
             w.advise(Advice.DONT_NEED);
