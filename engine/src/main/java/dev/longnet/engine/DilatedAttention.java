@@ -76,6 +76,7 @@ public final class DilatedAttention implements AutoCloseable {
     private final Options options;
     private final ExecutorService pool;
     private final int keyBlockRows;
+    private final Prefault prefault = new Prefault();
 
     public DilatedAttention(AttentionConfig config, Options options) {
         this(config, options, KEY_BLOCK_ROWS);
@@ -143,6 +144,15 @@ public final class DilatedAttention implements AutoCloseable {
      */
     public void attend(Schedule schedule, TensorRows q, TensorRows k, TensorRows v, TensorRows out, TensorRows lse)
             throws IOException {
+        try {
+            attendUnits(schedule, q, k, v, out, lse);
+        } finally {
+            prefault.await();                                  // no mapping of out or lse outlives the call
+        }
+    }
+
+    private void attendUnits(Schedule schedule, TensorRows q, TensorRows k, TensorRows v, TensorRows out,
+                             TensorRows lse) throws IOException {
         long n = checkShapes(q, k, v, out, lse);
         if (n == 0) return;
         UnitLog log = options.unitLog();
@@ -151,9 +161,10 @@ public final class DilatedAttention implements AutoCloseable {
         long tiles = 0;
         long unitsDone = 0;
         long unitsTotal = schedule.unitCount(n);
+        long ordinal = 0;                                  // of the unit in schedule order
         for (int p = 0; p < schedule.passes().size(); p++) {
             Schedule.Pass pass = schedule.passes().get(p);
-            for (long index = 0; index < pass.units(n); index++) {
+            for (long index = 0; index < pass.units(n); index++, ordinal++) {
                 Schedule.Unit unit = schedule.unit(p, index, n);
                 long earlier = log.completed(unit);
                 if (earlier >= 0) {                                        // an earlier run finished this unit
@@ -176,6 +187,11 @@ public final class DilatedAttention implements AutoCloseable {
                      UnitRows rows = UnitRows.of(unit, windows, out, lse)) {
                     requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
                             windows.out().segment(), windows.lse().segment());
+                    // Units after the first one run all run (finished ones are a prefix of the schedule).
+                    if (ordinal + 1 < unitsTotal) {
+                        Schedule.Unit next = schedule.unitAt(ordinal + 1, n);
+                        prefault.ahead(out, lse, next.windowFirst(), next.windowRows());
+                    }
                     log.begin(unit, rows.out(), rows.lse());
                     long unitTiles = 0;
                     for (int i = 0; i < pass.levels().size(); i++) {
@@ -380,6 +396,7 @@ public final class DilatedAttention implements AutoCloseable {
     @Override
     public void close() {
         if (pool != null) pool.shutdownNow();
+        prefault.close();
     }
 
     /** The five windows of one span of rows; closing unmaps them. */
