@@ -31,21 +31,6 @@ import java.util.concurrent.ExecutorService;
  */
 public final class DilatedAttention implements AutoCloseable {
     /**
-     * Query rows per tile. Every tile packs its keys once, so a tile should span a whole view where it can: the
-     * benchmark levels' views (m = 2048) are then packed once. Views longer than this are cut, which keeps work
-     * for every thread when there are few views.
-     */
-    public static final int TILE_ROWS = 2048;
-
-    /**
-     * Keys of a view per block: a view longer than this is attended block by block (each block's keys against
-     * every query of the unit, merged by log-sum-exp in block order), and each block's key and value pages are
-     * dropped from the process once it is done, so that resident memory stays within the window budget plus one
-     * block whatever the segment length. Fixed, not derived from the budget, so that the bits do not depend on it.
-     */
-    public static final int KEY_BLOCK_ROWS = 1 << 16;
-
-    /**
      * @param threads            worker threads (1 runs on the caller's thread)
      * @param windowBudgetBytes  bytes of q, k, v, out and lse rows mapped at once
      * @param unitLog            where a resumable run records its units ({@link UnitLog#NONE}: nowhere)
@@ -79,7 +64,7 @@ public final class DilatedAttention implements AutoCloseable {
     private final Prefault prefault = new Prefault();
 
     public DilatedAttention(AttentionConfig config, Options options) {
-        this(config, options, KEY_BLOCK_ROWS);
+        this(config, options, Tiling.KEY_BLOCK_ROWS);
     }
 
     /** With key blocks of {@code keyBlockRows} view rows (tests use small ones). */
@@ -197,8 +182,8 @@ public final class DilatedAttention implements AutoCloseable {
                     for (int i = 0; i < pass.levels().size(); i++) {
                         int levelIndex = pass.levels().get(i);
                         Level level = config.levels().get(levelIndex);
-                        int blocks = (int) Math.max(1, Math.ceilDiv(
-                                (long) Level.viewRows(level.effectiveSegment(n), level.dilation(), 0), keyBlockRows));
+                        int blocks = Tiling.blocks(Level.viewRows(level.effectiveSegment(n), level.dilation(), 0),
+                                keyBlockRows);
                         for (int block = 0; block < blocks; block++) {
                             unitTiles += run(tiles(level, n, windows, unit, block, blocks), q, k, v);
                             if (blocks > 1) windows.dropKeys(level, n, (long) block * keyBlockRows, keyBlockRows);
@@ -244,10 +229,10 @@ public final class DilatedAttention implements AutoCloseable {
     }
 
     /**
-     * The tiles of one level for a unit's queries against key block {@code block} of {@code blocks}: per head, query
-     * ranges of one segment or groups of small segments (a unit of a split pass takes the view rows of its own
-     * query rows). With one block, a tile's parts are whole views; with more, each part pairs a range of queries
-     * with the block's keys (queries past the block see all of it; the block's own rows are its causal diagonal).
+     * The tiles of one level for a unit's queries against key block {@code block} of {@code blocks}, cut as
+     * {@link Tiling} cuts each view (a unit of a split pass takes the view rows of its own query rows). With one
+     * block, a tile's parts are whole views: one query tile of a view, or a group of small views; with more, a
+     * tile is one query tile of a view against the block, its parts the query tile's pieces.
      */
     private List<Tile> tiles(Level level, long n, Windows windows, Schedule.Unit unit, int block, int blocks) {
         int heads = config.heads();
@@ -263,6 +248,7 @@ public final class DilatedAttention implements AutoCloseable {
         long firstSegment = windows.first / period;
         long endSegment = Math.ceilDiv(windows.first + windows.rows, period);
         List<Tile> tiles = new ArrayList<>();
+        List<Tiling.Piece> pieces = new ArrayList<>();
         for (int h = 0; h < heads; h++) {
             int o = config.offset(level, h);
             List<Tile.Part> group = new ArrayList<>();
@@ -279,27 +265,34 @@ public final class DilatedAttention implements AutoCloseable {
                 int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * period - o, (long) r), 0, queries);
                 if (to <= from) continue;
                 Tile.Views views = windows.views(inRow, outRow, r, m, queries, h, heads, d);
-                if (blocks > 1) {
-                    int k0 = block * keyBlockRows;
-                    int k1 = Math.min(m, k0 + keyBlockRows);
-                    for (int qFrom = from; qFrom < to && k0 < k1; qFrom += TILE_ROWS) {
-                        List<Tile.Part> parts = Tile.blockParts(views, qFrom, Math.min(to, qFrom + TILE_ROWS), k0, k1, causal);
-                        if (!parts.isEmpty()) tiles.add(new Tile(parts));
+                pieces.clear();
+                Tiling.forBlock(m, from, to, causal, keyBlockRows, Tiling.TILE_ROWS, block, pieces::add);
+                if (blocks > 1) {                                         // a tile per query tile: sliced parts
+                    List<Tile.Part> parts = new ArrayList<>(2);
+                    for (int i = 0; i < pieces.size(); i++) {
+                        parts.add(Tile.part(views, pieces.get(i)));
+                        if (i + 1 == pieces.size() || pieces.get(i + 1).tile() != pieces.get(i).tile()) {
+                            tiles.add(new Tile(parts));
+                            parts = new ArrayList<>(2);
+                        }
                     }
                     continue;
                 }
-                if (to - from >= TILE_ROWS) {
-                    for (int qFrom = from; qFrom < to; qFrom += TILE_ROWS) {
-                        tiles.add(new Tile(List.of(new Tile.Part(views, qFrom, Math.min(to, qFrom + TILE_ROWS), causal))));
+                // One block: the pieces' keys are the whole view. A view of a tile or more of queries gets a tile per
+                // query tile; smaller ones are grouped into tiles of about TILE_ROWS queries.
+                for (Tiling.Piece p : pieces) {
+                    Tile.Part part = new Tile.Part(views, p.qFrom(), p.qTo(), p.causal());
+                    if (to - from >= Tiling.TILE_ROWS) {
+                        tiles.add(new Tile(List.of(part)));
+                        continue;
                     }
-                    continue;
-                }
-                group.add(new Tile.Part(views, from, to, causal));
-                groupRows += to - from;
-                if (groupRows >= TILE_ROWS) {
-                    tiles.add(new Tile(group));
-                    group = new ArrayList<>();
-                    groupRows = 0;
+                    group.add(part);
+                    groupRows += p.qTo() - p.qFrom();
+                    if (groupRows >= Tiling.TILE_ROWS) {
+                        tiles.add(new Tile(group));
+                        group = new ArrayList<>();
+                        groupRows = 0;
+                    }
                 }
             }
             if (!group.isEmpty()) tiles.add(new Tile(group));
@@ -522,19 +515,15 @@ public final class DilatedAttention implements AutoCloseable {
         record Part(Views views, int qFrom, int qTo, boolean causal) { }
 
         /**
-         * Queries [qa, qb) of a view against its keys [k0, k1): queries past the block see all of its keys (not
-         * causal); the block's own rows are its causal diagonal (q and k sliced alike, so indexes agree); earlier
-         * queries see none of it.
+         * The part of a key block's piece: a causal piece (the block's diagonal) slices queries and keys alike at the
+         * block's first row, so that indexes agree; any other slices the piece's queries against the block's keys.
          */
-        static List<Part> blockParts(Views views, int qa, int qb, int k0, int k1, boolean causal) {
-            if (!causal) return List.of(new Part(views.slice(qa, qb - qa, k0, k1), 0, qb - qa, false));
-            List<Part> parts = new ArrayList<>(2);
-            int da = Math.max(qa, k0);
-            int db = Math.min(qb, k1);
-            if (da < db) parts.add(new Part(views.slice(k0, k1 - k0, k0, k1), da - k0, db - k0, true));
-            int after = Math.max(qa, k1);
-            if (after < qb) parts.add(new Part(views.slice(after, qb - after, k0, k1), 0, qb - after, false));
-            return parts;
+        static Part part(Views views, Tiling.Piece p) {
+            if (p.causal()) {
+                return new Part(views.slice(p.kFrom(), p.kTo() - p.kFrom(), p.kFrom(), p.kTo()), p.qFrom() - p.kFrom(),
+                        p.qTo() - p.kFrom(), true);
+            }
+            return new Part(views.slice(p.qFrom(), p.qTo() - p.qFrom(), p.kFrom(), p.kTo()), 0, p.qTo() - p.qFrom(), false);
         }
 
         void run(AttentionKernel kernel, float scale, TensorRows q, TensorRows k, TensorRows v) {

@@ -27,7 +27,7 @@ class RandomizedAttentionTest {
 
     @Test
     void longViewsCrossKeyChunksAndTiles() throws Exception {
-        // m = 4500 keys in one view: several key chunks and several query tiles (DilatedAttention.TILE_ROWS);
+        // m = 4500 keys in one view: several key chunks and several query tiles (Tiling.TILE_ROWS);
         // a second level over partial segments.
         Random random = new Random(99);
         for (boolean causal : new boolean[]{false, true}) {

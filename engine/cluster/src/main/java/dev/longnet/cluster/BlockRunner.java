@@ -5,6 +5,7 @@ import dev.longnet.engine.AttentionKernel;
 import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.Level;
 import dev.longnet.engine.Parallel;
+import dev.longnet.engine.Tiling;
 import dev.longnet.engine.View;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.RowWindow;
@@ -33,11 +34,11 @@ final class BlockRunner {
     private final SliceSource peers;
     private final JobSpec spec;
     private final AttentionKernel kernel;
-    /** Most keys of a spanning view one kernel call sees ({@link DilatedAttention#KEY_BLOCK_ROWS}; tests: fewer). */
+    /** Most keys of a spanning view one kernel call sees ({@link Tiling#KEY_BLOCK_ROWS}; tests: fewer). */
     private final int keyBlockRows;
 
     BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel) {
-        this(files, plan, peers, spec, kernel, DilatedAttention.KEY_BLOCK_ROWS);
+        this(files, plan, peers, spec, kernel, Tiling.KEY_BLOCK_ROWS);
     }
 
     /** With key blocks of {@code keyBlockRows} view rows in spanning levels (tests use small ones). */
@@ -194,35 +195,30 @@ final class BlockRunner {
     }
 
     /**
-     * Queries [qFrom, qTo) of a view against its keys: in one kernel call when the view fits a key block, else key
-     * block by key block, merged by log-sum-exp in block order, exactly as {@code DilatedAttention} and the stream cut
-     * them (a block's own rows are its causal diagonal; later queries see all of it): the same bits, and no kernel
-     * call sees more than a key block of keys.
+     * Queries [qFrom, qTo) of a view against its keys, in the pieces {@link Tiling} cuts them into, in its order:
+     * in one kernel call when the view fits a key block, else key block by key block, merged by log-sum-exp in
+     * block order, exactly as {@code DilatedAttention} and the stream cut them (a causal piece, the block's
+     * diagonal, slices queries and keys alike at the block's first row): the same bits, and no kernel call sees
+     * more than a key block of keys. The queries are not cut into tiles: a head's queries are already one task.
      */
     private void attend(View q, View k, View v, View o, View l, int qFrom, int qTo) {
-        boolean causal = config.causal();
         int m = k.rows();
-        if (m <= keyBlockRows) {
-            kernel.attend(q, k, v, o, l, qFrom, qTo, causal, config.scale());
-            return;
-        }
-        for (int k0 = 0; k0 < m && (!causal || k0 < qTo); k0 += keyBlockRows) {
-            int k1 = Math.min(m, k0 + keyBlockRows);
-            View kb = k.window(k0, k1);
-            View vb = v.window(k0, k1);
-            if (!causal) {
-                kernel.attend(q, kb, vb, o, l, qFrom, qTo, false, config.scale());
-                continue;
+        float scale = config.scale();
+        Tiling.forEach(m, qFrom, qTo, config.causal(), keyBlockRows, Integer.MAX_VALUE, p -> {
+            if (p.wholeView(m)) {
+                kernel.attend(q, k, v, o, l, p.qFrom(), p.qTo(), p.causal(), scale);
+                return;
             }
-            int diagonalFrom = Math.max(qFrom, k0);
-            int diagonalTo = Math.min(qTo, k1);
-            if (diagonalFrom < diagonalTo) {
-                kernel.attend(q.window(k0, diagonalTo), kb, vb, o.window(k0, diagonalTo), l.window(k0, diagonalTo),
-                        diagonalFrom - k0, diagonalTo - k0, true, config.scale());
+            View kb = k.window(p.kFrom(), p.kTo());
+            View vb = v.window(p.kFrom(), p.kTo());
+            if (p.causal()) {
+                int k0 = p.kFrom();
+                kernel.attend(q.window(k0, p.qTo()), kb, vb, o.window(k0, p.qTo()), l.window(k0, p.qTo()),
+                        p.qFrom() - k0, p.qTo() - k0, true, scale);
+            } else {
+                kernel.attend(q, kb, vb, o, l, p.qFrom(), p.qTo(), false, scale);
             }
-            int after = Math.max(qFrom, k1);
-            if (after < qTo) kernel.attend(q, kb, vb, o, l, after, qTo, false, config.scale());
-        }
+        });
     }
 
     /** View rows j[0]..j[1] of head h from a block window (row j at window row first + j·r) to row j of a packed buffer. */

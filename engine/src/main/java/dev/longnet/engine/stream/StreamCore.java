@@ -2,10 +2,10 @@ package dev.longnet.engine.stream;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionKernel;
-import dev.longnet.engine.DilatedAttention;
 import dev.longnet.engine.Level;
 import dev.longnet.engine.NonFiniteInputException;
 import dev.longnet.engine.Parallel;
+import dev.longnet.engine.Tiling;
 import dev.longnet.engine.View;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.SnapshotFile;
@@ -25,8 +25,6 @@ import java.util.concurrent.ExecutorService;
  * configuration order, as in the batch engine, so the stream's bits equal the batch engine's.
  */
 abstract sealed class StreamCore implements AutoCloseable permits CausalCore, WindowCore {
-    /** Most query rows per kernel call: the batch engine's tile. */
-    static final int TILE_ROWS = DilatedAttention.TILE_ROWS;
     /** A call shorter than this is not cut for the threads. */
     private static final int MIN_SPLIT_ROWS = 256;
 
@@ -146,43 +144,28 @@ abstract sealed class StreamCore implements AutoCloseable permits CausalCore, Wi
 
     /**
      * Adds the calls for queries [qFrom, qTo) of one view (k holds its keys so far; view row 0 is at sequence
-     * position {@code origin}): in tiles of at most {@link #TILE_ROWS} queries, and for a view longer than a key
-     * block, block by block exactly as the batch engine cuts it (a block's own rows are its causal diagonal; later
-     * queries see all of it).
+     * position {@code origin}): its pieces as {@link Tiling} cuts them, in tiles of at most {@link Tiling#TILE_ROWS}
+     * queries and, for a view longer than a key block, key block by key block as the batch engine cuts it (a causal
+     * piece, the block's diagonal, slices queries and keys alike at the block's first row).
      */
     void add(List<Call> calls, View q, View k, View v, View o, View l, int qFrom, int qTo, long origin, int r, int h) {
-        boolean causal = config.causal();
         int m = k.rows();
-        if (m <= keyBlockRows) {
-            tiles(calls, q, k, v, o, l, qFrom, qTo, causal, 0, origin, origin, r, h);
-            return;
-        }
-        for (int block = 0, k0 = 0; k0 < m && (!causal || k0 < qTo); block++, k0 += keyBlockRows) {
-            int k1 = Math.min(m, k0 + keyBlockRows);
-            View kb = k.window(k0, k1);
-            View vb = v.window(k0, k1);
-            long kOrigin = origin + (long) k0 * r;
-            if (!causal) {
-                tiles(calls, q, kb, vb, o, l, qFrom, qTo, false, block, origin, kOrigin, r, h);
-                continue;
+        Tiling.forEach(m, qFrom, qTo, config.causal(), keyBlockRows, Tiling.TILE_ROWS, p -> {
+            if (p.wholeView(m)) {
+                calls.add(new Call(q, k, v, o, l, p.qFrom(), p.qTo(), p.causal(), p.block(), origin, origin, r, h));
+                return;
             }
-            int diagonalFrom = Math.max(qFrom, k0);
-            int diagonalTo = Math.min(qTo, k1);
-            if (diagonalFrom < diagonalTo) {
-                tiles(calls, q.window(k0, diagonalTo), kb, vb, o.window(k0, diagonalTo), l.window(k0, diagonalTo),
-                        diagonalFrom - k0, diagonalTo - k0, true, block, kOrigin, kOrigin, r, h);
+            View kb = k.window(p.kFrom(), p.kTo());
+            View vb = v.window(p.kFrom(), p.kTo());
+            long kOrigin = origin + (long) p.kFrom() * r;
+            if (p.causal()) {
+                int k0 = p.kFrom();
+                calls.add(new Call(q.window(k0, p.qTo()), kb, vb, o.window(k0, p.qTo()), l.window(k0, p.qTo()),
+                        p.qFrom() - k0, p.qTo() - k0, true, p.block(), kOrigin, kOrigin, r, h));
+            } else {
+                calls.add(new Call(q, kb, vb, o, l, p.qFrom(), p.qTo(), false, p.block(), origin, kOrigin, r, h));
             }
-            int after = Math.max(qFrom, k1);
-            if (after < qTo) tiles(calls, q, kb, vb, o, l, after, qTo, false, block, origin, kOrigin, r, h);
-        }
-    }
-
-    private static void tiles(List<Call> calls, View q, View k, View v, View o, View l, int qFrom, int qTo,
-                              boolean causal, int block, long qOrigin, long kOrigin, int r, int h) {
-        for (int from = qFrom; from < qTo; from += TILE_ROWS) {
-            calls.add(new Call(q, k, v, o, l, from, Math.min(qTo, from + TILE_ROWS), causal, block, qOrigin, kOrigin,
-                    r, h));
-        }
+        });
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.longnet.engine.stream;
 
 import dev.longnet.engine.AttentionKernel;
-import dev.longnet.engine.DilatedAttention;
+import dev.longnet.engine.Tiling;
 import dev.longnet.engine.VectorAttentionKernel;
 import java.nio.file.Path;
 
@@ -12,7 +12,7 @@ import java.nio.file.Path;
  * @param kernel         the attention kernel (the Vector API kernel when null)
  * @param stateDirectory where the state file is mapped; null keeps the state in memory
  * @param keyBlockRows   most keys of a view one kernel call sees: longer views are attended block by block and
- *                       merged by log-sum-exp, as the batch engine does ({@link DilatedAttention#KEY_BLOCK_ROWS}
+ *                       merged by log-sum-exp, as the batch engine does ({@link Tiling#KEY_BLOCK_ROWS}
  *                       when 0; the bits depend on it, so only tests change it)
  */
 public record StreamOptions(int threads, AttentionKernel kernel, Path stateDirectory, int keyBlockRows) {
@@ -20,7 +20,7 @@ public record StreamOptions(int threads, AttentionKernel kernel, Path stateDirec
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         if (keyBlockRows < 0) throw new IllegalArgumentException("key block rows must be >= 0, got " + keyBlockRows);
         if (kernel == null) kernel = new VectorAttentionKernel();
-        if (keyBlockRows == 0) keyBlockRows = DilatedAttention.KEY_BLOCK_ROWS;
+        if (keyBlockRows == 0) keyBlockRows = Tiling.KEY_BLOCK_ROWS;
     }
 
     public StreamOptions(int threads, AttentionKernel kernel, Path stateDirectory) {
