@@ -13,11 +13,14 @@ import java.util.concurrent.Future;
  * Maps the next unit's out and lse rows for writing while the workers attend the current unit, on one background
  * thread. Populating a mapped window of a sparse file costs a page allocation per page (about 50 ms for the 16,384
  * rows of a bench-preset unit); done when the unit's windows open, it would leave every worker idle meanwhile.
- * The rows are mapped, populated ({@link Advice#POPULATE_WRITE}) and unmapped again: their pages stay in the page
- * cache, so the unit's own mapping then finds them, and resident memory does not grow. Populating writes no data,
+ * The rows are mapped, populated ({@link Advice#POPULATE_WRITE}) and unmapped again, a few MiB at a time: their
+ * pages stay in the page cache, so the unit's own mapping then finds them, and resident memory barely grows. Populating writes no data,
  * so it may run beside anything else touching those rows; it is a hint, and a failure is ignored.
  */
 final class Prefault implements AutoCloseable {
+    /** Rows are populated a few MiB at a time, so that the transient mapping adds little to resident memory. */
+    private static final long CHUNK_BYTES = 4L << 20;
+
     private ExecutorService executor;                     // started by the first request
     private Future<?> pending;
 
@@ -35,10 +38,16 @@ final class Prefault implements AutoCloseable {
     }
 
     private static void populate(TensorRows out, TensorRows lse, long first, long rows) {
-        try (RowWindow o = out.window(first, rows); RowWindow l = lse.window(first, rows)) {
-            if (!o.segment().isMapped()) return;          // rows in memory have no pages to populate
-            o.advise(Advice.POPULATE_WRITE);
-            l.advise(Advice.POPULATE_WRITE);
+        long step = Math.max(1, CHUNK_BYTES / (out.rowBytes() + lse.rowBytes()));
+        try {
+            for (long a = first; a < first + rows; a += step) {
+                long count = Math.min(step, first + rows - a);
+                try (RowWindow o = out.window(a, count); RowWindow l = lse.window(a, count)) {
+                    if (!o.segment().isMapped()) return;      // rows in memory have no pages to populate
+                    o.advise(Advice.POPULATE_WRITE);
+                    l.advise(Advice.POPULATE_WRITE);
+                }
+            }
         } catch (IOException | RuntimeException ignored) {
             // a hint: the unit's own windows map these rows anyway, and report any real failure
         }
