@@ -142,7 +142,7 @@ final class ScaleCommand implements Callable<Integer> {
     private void write(List<ScalePoint> points, AttentionConfig config, double peak, int threads) throws IOException {
         Files.writeString(results.resolve("scale.csv"),
                 ScalePoint.CSV_HEADER + "\n" + points.stream().map(ScalePoint::csv).collect(Collectors.joining("\n")) + "\n");
-        Files.writeString(results.resolve("scale.json"), Json.object().put("config", config.toString())
+        Files.writeString(results.resolve("scale.json"), Json.object().put("config", config)
                 .put("peakGflops", peak).put("threads", threads)
                 .put("points", points.stream().map(ScalePoint::json).toList()) + "\n");
         String title = String.format(Locale.ROOT, "longnet-java scaling: H=%d d=%d %s%s, %d threads", heads, headDim,

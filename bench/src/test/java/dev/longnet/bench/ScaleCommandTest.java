@@ -33,7 +33,8 @@ class ScaleCommandTest {
         }
         String json = Files.readString(dir.resolve("scale.json"));
         assertTrue(json.startsWith("{\"config\":") && json.contains("\"points\":[{") && json.trim().endsWith("]}"), json);
-        assertTrue(json.contains("causal=true"), json);
+        assertTrue(json.startsWith("{\"config\":{\"segments\":[256,512],\"dilations\":[1,2],\"heads\":2,\"headDim\":8,"
+                + "\"causal\":true,"), "the config as an object: " + json);
         String svg = Files.readString(dir.resolve("scale.svg"));
         assertTrue(svg.startsWith("<svg") && svg.contains("<polyline") && svg.trim().endsWith("</svg>"));
         assertTrue(Files.readString(dir.resolve("scale.md")).contains("| dilated | 2^12 |"));

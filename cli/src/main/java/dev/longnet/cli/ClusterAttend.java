@@ -57,10 +57,7 @@ final class ClusterAttend {
             throw new Failure("--cluster computes the exact semantics only; run --semantics torchscale on one machine"
                     + " (without --cluster)");
         }
-        long[] w = levels.levels().stream().mapToLong(Level::segmentLength).toArray();
-        int[] r = levels.levels().stream().mapToInt(Level::dilation).toArray();
-        JobSpec spec = new JobSpec(q.toString(), k.toString(), v.toString(), out.toString(), w, r, levels.causal(),
-                levels.offsetRule().name(), options.scale != null ? options.scale : 0f, threads, windowBudget);
+        JobSpec spec = JobSpec.of(q, k, v, out, levels, options.scale == null, threads, windowBudget);
         HazelcastInstance client;
         try {
             client = HazelcastClient.newHazelcastClient(HazelcastSetup.client(clusterName, addresses));

@@ -6,8 +6,6 @@ import dev.longnet.engine.Level;
 import dev.longnet.engine.Semantics;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.stream.Collectors;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -82,16 +80,19 @@ public final class ConfigOptions {
         return AttentionConfig.preset(name);
     }
 
-    /** The flags that give {@code config} again (heads and head dimension aside), for a command run in a child JVM. */
+    /**
+     * The flags that give {@code config} again (heads and head dimension aside), for a command run in a child JVM:
+     * each field of its text form as the flag of the same name ({@code --causal} alone when true).
+     */
     public static List<String> args(AttentionConfig config) {
-        List<String> args = new ArrayList<>(List.of(
-                "--segments", config.levels().stream().map(l -> Long.toString(l.segmentLength())).collect(Collectors.joining(",")),
-                "--dilations", config.levels().stream().map(l -> Integer.toString(l.dilation())).collect(Collectors.joining(",")),
-                "--offsets", config.offsetRule().name().toLowerCase(Locale.ROOT), "--scale", Float.toString(config.scale())));
-        if (config.causal()) args.add("--causal");
-        if (config.semantics() != Semantics.EXACT) {
-            args.addAll(List.of("--semantics", config.semantics().name().toLowerCase(Locale.ROOT)));
-        }
+        List<String> args = new ArrayList<>();
+        config.fields().forEach((name, value) -> {
+            switch (name) {
+                case "heads", "headDim" -> { }
+                case "causal" -> { if (Boolean.parseBoolean(value)) args.add("--causal"); }
+                default -> args.addAll(List.of("--" + name, value));
+            }
+        });
         return args;
     }
 

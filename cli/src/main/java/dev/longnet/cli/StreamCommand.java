@@ -204,7 +204,7 @@ final class StreamCommand extends BaseCommand {
         String text = jsonSummary
                 ? Json.object().put("tokens", tokens).put("seconds", seconds).put("tokensPerSecond", tokens / seconds)
                         .put("gflops", flops / seconds / 1e9).put("stateBytes", stateBytes).put("peakRssBytes", peak)
-                        .put("config", Summary.config(attention)).toString()
+                        .put("config", attention).toString()
                 : String.format(Locale.ROOT, "%d tokens in %.2f s: %,.0f tokens/s, %.1f GFLOPS, state %s, peak RSS %s",
                         tokens, seconds, tokens / seconds, flops / seconds / 1e9, Disk.human(stateBytes),
                         Disk.human(peak));

@@ -6,7 +6,6 @@ import dev.longnet.storage.ProcSelf;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.AttentionJob;
 import dev.longnet.engine.AttentionResult;
-import dev.longnet.engine.Level;
 import java.util.Locale;
 
 /** The end-of-run summary of attend and demo: one human line, or the JSON object for --json. */
@@ -36,18 +35,6 @@ final class Summary {
                 .put("units", r.unitsTotal())
                 .put("unitsResumed", r.unitsResumed())
                 .put("journalSeconds", r.journalSeconds())
-                .put("config", config(config));
-    }
-
-    static Json.Obj config(AttentionConfig config) {
-        return Json.object()
-                .put("segments", config.levels().stream().map(Level::segmentLength).toList())
-                .put("dilations", config.levels().stream().map(Level::dilation).toList())
-                .put("heads", config.heads())
-                .put("headDim", config.headDim())
-                .put("causal", config.causal())
-                .put("offsets", config.offsetRule().name().toLowerCase(Locale.ROOT))
-                .put("scale", config.scale())
-                .put("semantics", config.semantics().name().toLowerCase(Locale.ROOT));
+                .put("config", config);
     }
 }

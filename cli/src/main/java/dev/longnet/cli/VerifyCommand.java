@@ -64,7 +64,7 @@ final class VerifyCommand extends BaseCommand {
                 result(Json.object().put("ok", ok).put("positions", r.positions()).put("heads", r.heads())
                         .put("maxAbsError", r.maxAbsError()).put("tolerance", limit)
                         .put("worstPosition", r.worstPosition()).put("worstHead", r.worstHead())
-                        .put("seconds", seconds).put("config", Summary.config(attention)).toString());
+                        .put("seconds", seconds).put("config", attention).toString());
             } else {
                 result(String.format(Locale.ROOT, "verify: %s: %d positions x %d heads, max abs error %.3g (tolerance %.3g): %s",
                         out, r.positions(), r.heads(), r.maxAbsError(), limit, ok ? "OK" : "FAILED"));

@@ -35,6 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClusterCommandTest {
     @TempDir
     Path data;
+    @TempDir
+    Path logs;
 
     private final List<Process> members = new ArrayList<>();
 
@@ -77,21 +79,71 @@ class ClusterCommandTest {
             }
             members.get(2).destroyForcibly();                           // SIGKILL
         });
-        Cli.Run cut = Cli.run(attend);
+        Cli.Run cut = longnet(attend);
         killer.join();
         assertEquals(1, cut.code(), cut.toString());
         assertTrue(cut.err().contains("member 127.0.0.1:" + ports[2] + " "), cut.toString());
         assertEquals(1, cut.err().strip().lines().filter(l -> l.startsWith("longnet attend:")).count(), cut.toString());
         assertTrue(cut.err().contains("was lost during the job") || cut.err().contains("left the cluster"), cut.toString());
         assertFalse(Files.exists(data.resolve("cluster.npy")));
+        assertNoHazelcastLog(cut);
 
         String live = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1];
         attend[Arrays.asList(attend).indexOf("--cluster") + 1] = live;
-        Cli.Run again = Cli.run(attend);
+        Cli.Run again = longnet(attend);
         assertEquals(0, again.code(), again.toString());
         assertTrue(again.out().contains("resumed"), again.toString());
         assertTrue(again.err().contains("received"), again.toString());
         assertArrayEquals(bits(data.resolve("single.npy")), bits(data.resolve("cluster.npy")));
+        assertNoHazelcastLog(again);
+        for (int i = 0; i < 2; i++) assertMemberLogIsOneLineEach(logs.resolve("member-" + ports[i] + ".err"));
+    }
+
+    /** A member's stderr holds Hazelcast's warnings only as its own one-line messages (no INFO, no stack trace). */
+    private static void assertMemberLogIsOneLineEach(Path stderr) throws IOException {
+        String log = Files.readString(stderr);
+        for (String line : log.lines().toList()) {
+            assertTrue(line.isBlank() || line.startsWith("longnet member") || line.startsWith("WARNING: Using incubator"),
+                    "a line of a member's stderr: " + line + "\n" + log);
+        }
+    }
+
+    /**
+     * Nothing of Hazelcast's own log (java.util.logging's "DATE com.hazelcast.X" and "INFO: hz.client_1 ..." lines,
+     * or a member's) reaches a client command's stdout or stderr, whether the job fails or succeeds.
+     */
+    private static void assertNoHazelcastLog(Cli.Run run) {
+        for (String line : (run.out() + "\n" + run.err()).lines().toList()) {
+            assertFalse(line.contains("com.hazelcast") || line.contains("hz.client")
+                    || line.matches("^(SEVERE|WARNING|INFO|CONFIG|FINE|FINER|FINEST): (hz\\.|\\[).*"),
+                    "a Hazelcast log line: " + line + "\n" + run);
+        }
+    }
+
+    /** {@code longnet ARGS} in a JVM of its own, as a user runs it: all of its stdout and stderr are captured. */
+    private Cli.Run longnet(String... args) throws IOException, InterruptedException {
+        List<String> command = java();
+        command.add("dev.longnet.cli.Main");
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(logs, "out", ".txt");
+        Path err = Files.createTempFile(logs, "err", ".txt");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("longnet " + String.join(" ", args) + " did not end within 120 s");
+        }
+        return new Cli.Run(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /** A java command line with this JVM's module and access flags and class path, small and quick to start. */
+    private static List<String> java() {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--add-") || arg.startsWith("--enable-native") || arg.startsWith("--sun-misc")) command.add(arg);
+        }
+        command.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path")));
+        return command;
     }
 
     @Test
@@ -114,15 +166,10 @@ class ClusterCommandTest {
     }
 
     private void startMember(int port, String list, long stagePauseMillis) throws IOException {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("--enable-native") || arg.startsWith("--sun-misc")) command.add(arg);
-        }
-        command.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dlongnet.cluster.stagePauseMillis=" + stagePauseMillis,
-                "-cp", System.getProperty("java.class.path"), "dev.longnet.cli.Main", "member", "--port",
+        List<String> command = java();
+        command.addAll(List.of("-Dlongnet.cluster.stagePauseMillis=" + stagePauseMillis, "dev.longnet.cli.Main", "member", "--port",
                 Integer.toString(port), "--join", list, "--data", data.toString(), "--cluster-name", "longnet-it"));
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = new ProcessBuilder(command).redirectError(logs.resolve("member-" + port + ".err").toFile()).start();
         members.add(p);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();

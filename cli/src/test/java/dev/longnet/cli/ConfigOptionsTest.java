@@ -31,7 +31,9 @@ class ConfigOptionsTest {
                 AttentionConfig.preset("paper").heads(3).headDim(16).build(),
                 AttentionConfig.preset("bench").heads(8).headDim(64).causal(true).build(),
                 AttentionConfig.builder().levels(new long[]{5, 12}, new int[]{2, 3}).heads(5).headDim(7)
-                        .offsetRule(HeadOffsetRule.PAPER).causal(true).scale(0.3f).build());
+                        .offsetRule(HeadOffsetRule.PAPER).causal(true).scale(0.3f).build(),
+                AttentionConfig.builder().levels(new long[]{6, 24}, new int[]{1, 4}).heads(2).headDim(3)
+                        .semantics(dev.longnet.engine.Semantics.TORCHSCALE).scale(Float.MIN_VALUE).build());
         for (AttentionConfig config : configs) {
             List<String> args = ConfigOptions.args(config);
             assertEquals(config, parse(args).build(config.heads(), config.headDim()), String.join(" ", args));

@@ -26,7 +26,7 @@ final class RunIdentity {
                                   NpyFile q, NpyFile k, NpyFile v) throws IOException {
         Map<String, String> fields = new LinkedHashMap<>();
         fields.put("format", "longnet-run 2");
-        fields.put("config", config.toString());
+        fields.put("config", config.toText());
         fields.put("schedule", schedule.describe());
         fields.put("kernel", kernel);
         fields.put("output", outputType.name());

@@ -77,12 +77,18 @@ public final class Json {
         };
     }
 
+    /** A value that writes itself as one JSON value (an {@link Obj} puts it in as that value). */
+    public interface Writable {
+        /** Writes this value, whole, as the generator's next value. */
+        void writeJson(JsonGenerator g);
+    }
+
     /** A new ordered object to write. */
     public static Obj object() { return new Obj(); }
 
     /**
      * An ordered JSON object: values are strings, numbers (non-finite ones written as null), booleans, null,
-     * long arrays, lists and nested objects; anything else is written as its toString().
+     * long arrays, lists, nested objects and {@link Writable}s; anything else is written as its toString().
      */
     public static final class Obj {
         private final Map<String, Object> fields = new LinkedHashMap<>();
@@ -121,6 +127,7 @@ public final class Json {
                 case Long l -> g.writeNumber(l);
                 case Integer i -> g.writeNumber(i);
                 case Number n -> g.writeNumber(n.toString());
+                case Writable w -> w.writeJson(g);
                 case long[] array -> {
                     g.writeStartArray();
                     for (long x : array) g.writeNumber(x);

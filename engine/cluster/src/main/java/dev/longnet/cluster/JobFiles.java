@@ -87,7 +87,7 @@ final class JobFiles implements AutoCloseable {
         AttentionConfig config = spec.config((int) shape[1], (int) shape[2]);
         if (Files.exists(out)) throw new FileAlreadyExistsException(out + ": the output exists; remove it first");
         Path dir = runDirectory(out);
-        String identity = "config " + config + "\ninputs " + inputs(q, k, v) + "\n";
+        String identity = "config " + config.toText() + "\ninputs " + inputs(q, k, v) + "\n";
         Path planFile = dir.resolve("plan");
         if (Files.exists(planFile) && Files.exists(NpyFile.partialPath(out))) {
             String[] stored = Files.readString(planFile, StandardCharsets.US_ASCII).split("\n", 2);

@@ -1,58 +1,58 @@
 package dev.longnet.cluster;
 
 import dev.longnet.engine.AttentionConfig;
-import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.engine.Semantics;
 import java.io.Serial;
 import java.io.Serializable;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * One distributed job as it crosses the network: the input and output paths (each member resolves them under its
- * data directory), the levels and the attention options. Heads and head dimension come from q's shape on the
- * members. Only primitives, strings and primitive arrays, so that the deserialization allowlist stays tiny.
+ * data directory), the configuration and how the members run it. Heads and head dimension come from q's shape on
+ * the members. Only primitives and strings, so that the deserialization allowlist stays tiny.
  *
- * @param scale          the softmax scale, or 0 for 1/sqrt(headDim)
+ * @param config         the configuration's text form ({@link AttentionConfig#toText()}); its heads and head
+ *                       dimension are replaced by q's on the members
+ * @param defaultScale   whether the softmax scale is 1/sqrt of q's head dimension rather than the config's scale
  * @param threads        worker threads per member
  * @param windowBudget   bytes of rows a member maps at once for its local levels
  */
-public record JobSpec(String q, String k, String v, String out, long[] segments, int[] dilations, boolean causal,
-                      String offsets, float scale, int threads, long windowBudget) implements Serializable {
+public record JobSpec(String q, String k, String v, String out, String config, boolean defaultScale, int threads,
+                      long windowBudget) implements Serializable {
     @Serial
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     public JobSpec {
-        if (segments.length != dilations.length || segments.length == 0) {
-            throw new IllegalArgumentException("segments " + Arrays.toString(segments) + " and dilations "
-                    + Arrays.toString(dilations) + " must be non-empty and of the same length");
+        Semantics semantics = AttentionConfig.parse(config).semantics();
+        if (semantics != Semantics.EXACT) {
+            throw new IllegalArgumentException("the cluster computes the exact semantics only, not " + semantics);
         }
-        HeadOffsetRule.parse(offsets);
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         if (windowBudget < 1) throw new IllegalArgumentException("window budget must be positive");
     }
 
-    /** The job of {@code config}'s levels and options on these files. */
+    /** The job of {@code config}'s levels and options, its scale included, on these files. */
     public static JobSpec of(Path q, Path k, Path v, Path out, AttentionConfig config, int threads, long windowBudget) {
-        if (config.semantics() != dev.longnet.engine.Semantics.EXACT) {
-            throw new IllegalArgumentException("the cluster computes the exact semantics only, not " + config.semantics());
-        }
-        long[] w = config.levels().stream().mapToLong(l -> l.segmentLength()).toArray();
-        int[] r = config.levels().stream().mapToInt(l -> l.dilation()).toArray();
-        return new JobSpec(q.toString(), k.toString(), v.toString(), out.toString(), w, r, config.causal(),
-                config.offsetRule().name(), config.scale(), threads, windowBudget);
+        return of(q, k, v, out, config, false, threads, windowBudget);
+    }
+
+    /** The job of {@code config}'s levels and options on these files; see {@link #defaultScale()}. */
+    public static JobSpec of(Path q, Path k, Path v, Path out, AttentionConfig config, boolean defaultScale, int threads,
+                             long windowBudget) {
+        return new JobSpec(q.toString(), k.toString(), v.toString(), out.toString(), config.toText(), defaultScale,
+                threads, windowBudget);
     }
 
     /** The configuration for q's head layout. */
     public AttentionConfig config(int heads, int headDim) {
-        AttentionConfig.Builder builder = AttentionConfig.builder().levels(segments, dilations).heads(heads)
-                .headDim(headDim).causal(causal).offsetRule(HeadOffsetRule.parse(offsets));
-        if (scale > 0) builder.scale(scale);
+        AttentionConfig.Builder builder = AttentionConfig.parse(config).toBuilder().heads(heads).headDim(headDim);
+        if (defaultScale) builder.defaultScale();
         return builder.build();
     }
 
     @Override
     public String toString() {
-        return "JobSpec[q=" + q + " k=" + k + " v=" + v + " out=" + out + " segments=" + Arrays.toString(segments)
-                + " dilations=" + Arrays.toString(dilations) + " causal=" + causal + " offsets=" + offsets + "]";
+        return "JobSpec[q=" + q + " k=" + k + " v=" + v + " out=" + out + " config=" + config
+                + (defaultScale ? " (default scale)" : "") + "]";
     }
 }

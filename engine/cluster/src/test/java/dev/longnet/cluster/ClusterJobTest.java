@@ -155,8 +155,7 @@ class ClusterJobTest {
         int port = Ports.free(1)[0];
         List<String> list = new ArrayList<>(listed);
         list.add("127.0.0.1:" + port);
-        JobSpec spec = new JobSpec("q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,
-                "torchscale", 0, 1, 1 << 20);
+        JobSpec spec = new JobSpec("q.npy", "k.npy", "v.npy", "out.npy", JobFilesTest.CONFIG, true, 1, 1 << 20);
         try (LongnetMember rogue = LongnetMember.start(new ClusterSettings("longnet-test", "127.0.0.1", port, list, false),
                 data, null)) {
             assertEquals(4, rogue.clusterSize());
@@ -191,8 +190,7 @@ class ClusterJobTest {
 
     @Test
     void pathsOutsideTheDataDirectoryAreRefused() throws Exception {
-        JobSpec escape = new JobSpec("../q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,
-                "torchscale", 0, 1, 1 << 20);
+        JobSpec escape = new JobSpec("../q.npy", "k.npy", "v.npy", "out.npy", JobFilesTest.CONFIG, true, 1, 1 << 20);
         ClusterJob.Failure f = assertThrows(ClusterJob.Failure.class,
                 () -> ClusterJob.run(members.getFirst().instance(), escape, addresses));
         assertTrue(f.getMessage().contains("outside this member's data directory"), f.getMessage());

@@ -17,8 +17,10 @@ class JobFilesTest {
     @TempDir
     Path tmp;
 
-    static final JobSpec SPEC = new JobSpec("q.npy", "k.npy", "v.npy", "out.npy", new long[]{8}, new int[]{1}, false,
-            "torchscale", 0, 1, 1 << 20);
+    /** One level of 8 rows, dilation 1, not causal, torchscale's offsets. */
+    static final String CONFIG = dev.longnet.engine.AttentionConfig.builder().levels(new long[]{8}, new int[]{1}).build()
+            .toText();
+    static final JobSpec SPEC = new JobSpec("q.npy", "k.npy", "v.npy", "out.npy", CONFIG, true, 1, 1 << 20);
 
     private static void tensor(Path target, boolean commit) throws Exception {
         NpyFile f = NpyFile.create(target, DType.F32, 16, 2, 4);

@@ -1,7 +1,6 @@
 package dev.longnet.engine.stream;
 
 import dev.longnet.engine.AttentionConfig;
-import dev.longnet.engine.HeadOffsetRule;
 import dev.longnet.engine.Level;
 import dev.longnet.engine.Semantics;
 import dev.longnet.storage.SnapshotFile;
@@ -9,11 +8,8 @@ import dev.longnet.storage.TensorFormatException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Dilated attention as a stream: q, k and v rows go in, in order and in chunks of any size; output rows come out to
@@ -222,7 +218,7 @@ public final class AttentionStream implements AutoCloseable {
         requireOpen();
         Map<String, String> header = new LinkedHashMap<>(extra);
         header.put("format", FORMAT);
-        header.putAll(configFields(config));
+        header.put("config", config.toText());
         header.put("position", Long.toString(core.position));
         header.putAll(core.stateFields());
         SnapshotFile.write(file, header, core.payload().toArray(MemorySegment[]::new));
@@ -261,33 +257,33 @@ public final class AttentionStream implements AutoCloseable {
         }
     }
 
-    private static Map<String, String> configFields(AttentionConfig config) {
-        Map<String, String> fields = new LinkedHashMap<>();
-        fields.put("segments", config.levels().stream().map(l -> Long.toString(l.segmentLength())).collect(Collectors.joining(",")));
-        fields.put("dilations", config.levels().stream().map(l -> Integer.toString(l.dilation())).collect(Collectors.joining(",")));
-        fields.put("heads", Integer.toString(config.heads()));
-        fields.put("headDim", Integer.toString(config.headDim()));
-        fields.put("causal", Boolean.toString(config.causal()));
-        fields.put("offsets", config.offsetRule().name().toLowerCase(Locale.ROOT));
-        fields.put("scale", Integer.toHexString(Float.floatToRawIntBits(config.scale())));
-        fields.put("semantics", config.semantics().name().toLowerCase(Locale.ROOT));
-        return fields;
-    }
-
+    /**
+     * The snapshot's configuration: its text form in the field "config", or, in a snapshot written before there was
+     * one, the same fields one by one (the scale as its float bits in hex, the semantics exact when absent).
+     */
     private static AttentionConfig parseConfig(Path file, Map<String, String> header) throws TensorFormatException {
         try {
-            long[] segments = Arrays.stream(field(header, "segments").split(",")).mapToLong(Long::parseLong).toArray();
-            int[] dilations = Arrays.stream(field(header, "dilations").split(",")).mapToInt(Integer::parseInt).toArray();
-            String causal = field(header, "causal");
-            if (!causal.equals("true") && !causal.equals("false")) throw new IllegalArgumentException("causal=" + causal);
-            return AttentionConfig.builder().levels(segments, dilations)
-                    .heads(Integer.parseInt(field(header, "heads"))).headDim(Integer.parseInt(field(header, "headDim")))
-                    .causal(Boolean.parseBoolean(causal)).offsetRule(HeadOffsetRule.parse(field(header, "offsets")))
-                    .scale(Float.intBitsToFloat(Integer.parseUnsignedInt(field(header, "scale"), 16)))
-                    .semantics(Semantics.parse(header.getOrDefault("semantics", "exact"))).build();
+            String text = header.get("config");
+            return AttentionConfig.parse(text != null ? text : legacyText(header));
         } catch (IllegalArgumentException e) {
             throw new TensorFormatException(file, "corrupt snapshot (its configuration is invalid: " + e.getMessage() + ")");
         }
+    }
+
+    private static String legacyText(Map<String, String> header) {
+        StringBuilder text = new StringBuilder();
+        for (String name : AttentionConfig.FIELDS) {
+            String value = name.equals("semantics") ? header.getOrDefault(name, "exact") : field(header, name);
+            if (name.equals("scale")) {
+                try {
+                    value = Float.toString(Float.intBitsToFloat(Integer.parseUnsignedInt(value, 16)));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("scale: '" + value + "' is not a float's bits in hex");
+                }
+            }
+            text.append(text.isEmpty() ? "" : " ").append(name).append('=').append(value);
+        }
+        return text.toString();
     }
 
     private static String field(Map<String, String> header, String key) {

@@ -9,11 +9,17 @@ import dev.longnet.engine.TestData;
 import dev.longnet.storage.SnapshotFile;
 import dev.longnet.storage.TensorFormatException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Random;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -219,6 +225,71 @@ class StreamSnapshotTest {
         return b;
     }
 
+    /** Snapshots written before the configuration's text form held its fields one by one: they still restore. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSnapshotOfAnEarlierVersionStillRestores(boolean causal) throws IOException {
+        AttentionConfig config = config(causal);
+        int n = 500;
+        int cut = 333;
+        Inputs in = Inputs.random(config, n, 5);
+        int[] expected = uninterrupted(config, in, n);
+        Path snapshot = dir.resolve("s");
+        try (AttentionStream stream = AttentionStream.open(config, StreamOptions.defaults(), RowSink.DISCARD)) {
+            in.push(stream, 0, cut);
+            stream.snapshot(snapshot);
+        }
+        Map<String, String> header;
+        try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
+            header = new LinkedHashMap<>(reader.header());
+        }
+        assertEquals(config.toText(), header.remove("config"));
+        // As the earlier version wrote them: no semantics (exact), the scale as its float bits in hex.
+        header.putAll(Map.of("segments", "48,160", "dilations", "2,5", "heads", "3", "headDim", "8",
+                "causal", Boolean.toString(causal), "offsets", "torchscale",
+                "scale", Integer.toHexString(Float.floatToRawIntBits(config.scale()))));
+        Path legacy = dir.resolve("legacy");
+        withHeader(snapshot, header, legacy);
+        Collect out = new Collect(n, in.rowFloats());
+        try (AttentionStream stream = AttentionStream.restore(legacy, config, StreamOptions.defaults(), out)) {
+            assertEquals(cut, stream.position());
+            in.push(stream, cut, n);
+            stream.finish();
+        }
+        for (int i = cut * in.rowFloats(); i < n * in.rowFloats(); i++) {
+            if (expected[i] != out.bits[i]) throw new AssertionError("the legacy snapshot restored a different state at " + i);
+        }
+        header.put("scale", "zz");
+        withHeader(snapshot, header, legacy);
+        TensorFormatException e = assertThrows(TensorFormatException.class,
+                () -> AttentionStream.restore(legacy, config, StreamOptions.defaults(), RowSink.DISCARD));
+        assertTrue(e.getMessage().endsWith("corrupt snapshot (its configuration is invalid: scale: 'zz' is not a"
+                + " float's bits in hex)"), e.getMessage());
+        header.remove("scale");
+        header.put("config", config.toText().replace("heads=3", "heads=three"));
+        withHeader(snapshot, header, legacy);
+        e = assertThrows(TensorFormatException.class,
+                () -> AttentionStream.restore(legacy, config, StreamOptions.defaults(), RowSink.DISCARD));
+        assertTrue(e.getMessage().contains("corrupt snapshot (its configuration is invalid: malformed attention"
+                + " configuration '") && e.getMessage().endsWith("heads: 'three' is not a whole number (up to 2^31-1))"),
+                e.getMessage());
+    }
+
+    /** {@code snapshot} with another header (magic, length, text, CRC32C of the text; the payload unchanged). */
+    private static void withHeader(Path snapshot, Map<String, String> header, Path target) throws IOException {
+        ByteBuffer file = ByteBuffer.wrap(Files.readAllBytes(snapshot)).order(ByteOrder.LITTLE_ENDIAN);
+        int length = file.getInt(8);
+        StringBuilder text = new StringBuilder();
+        header.forEach((key, value) -> text.append(key).append('=').append(value).append('\n'));
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        CRC32C crc = new CRC32C();
+        crc.update(bytes);
+        ByteBuffer out = ByteBuffer.allocate(file.capacity() - length + bytes.length).order(ByteOrder.LITTLE_ENDIAN);
+        out.put(file.array(), 0, 8).putInt(bytes.length).put(bytes).putInt((int) crc.getValue())
+                .put(file.array(), 12 + length + 4, file.capacity() - 16 - length);
+        Files.write(target, out.array());
+    }
+
     @Test
     void snapshotHeaderRecordsTheConfigurationAndPosition() throws IOException {
         Path snapshot = dir.resolve("s");
@@ -228,7 +299,7 @@ class StreamSnapshotTest {
         }
         try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
             assertEquals("5", reader.header().get("position"));
-            assertEquals("48,160", reader.header().get("segments"));
+            assertEquals(config(true).toText(), reader.header().get("config"));
         }
         try (AttentionStream restored = AttentionStream.restore(snapshot, StreamOptions.defaults(), RowSink.DISCARD)) {
             assertEquals(config(true), restored.config());
