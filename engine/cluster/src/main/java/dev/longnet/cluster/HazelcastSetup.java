@@ -18,6 +18,12 @@ import java.util.logging.Logger;
  * to our task and reply classes. Community Hazelcast has no TLS and no authentication: the network must be private.
  */
 public final class HazelcastSetup {
+    /**
+     * Hazelcast's root logger, held here: java.util.logging keeps loggers only weakly, and a logger collected
+     * after its level was set would come back with the default level (and print Hazelcast's log again).
+     */
+    private static final Logger HAZELCAST_LOG = Logger.getLogger("com.hazelcast");
+
     /** How long a client tries to reach the cluster, in ms (15 s unless set; tests shorten it). */
     public static final String CONNECT_MILLIS_PROPERTY = "longnet.cluster.connectMillis";
 
@@ -53,7 +59,7 @@ public final class HazelcastSetup {
     public static ClientConfig client(String clusterName, java.util.List<String> addresses) {
         // A client's failures come back as exceptions, said in one line by the command: Hazelcast's own log
         // (warnings with stack traces on every failed connection) would only repeat them.
-        Logger.getLogger("com.hazelcast").setLevel(Level.OFF);
+        HAZELCAST_LOG.setLevel(Level.OFF);
         ClientConfig config = new ClientConfig();
         config.setClusterName(clusterName);
         config.setProperty("hazelcast.phone.home.enabled", "false");
@@ -98,7 +104,7 @@ public final class HazelcastSetup {
      * and its cause's, never a stack trace).
      */
     private static void quietLogs() {
-        Logger logger = Logger.getLogger("com.hazelcast");
+        Logger logger = HAZELCAST_LOG;
         logger.setLevel(Level.WARNING);
         logger.setUseParentHandlers(false);
         for (java.util.logging.Handler h : logger.getHandlers()) logger.removeHandler(h);
