@@ -19,9 +19,10 @@ import picocli.CommandLine.Option;
 
 /** longnet generate: continue a prompt with a model, token by token, on the stream's state. */
 @Command(name = "generate", description = {
-        "Continues a prompt with a LongNet model by incremental decoding on the attention stream's state: each step's",
-        "logits equal those of a full forward over the whole sequence so far. --out writes the generated ids in the",
-        "prompt's format (an .npy prompt gives an int32 .npy); a byte-level model (vocabulary 256) also prints the text."})
+        "Continues a prompt with a LongNet model, token by token.",
+        "Decodes incrementally on the attention stream's state: each step's logits equal those of a full forward over"
+                + " the whole sequence so far. --out writes the generated ids in the prompt's format (an .npy prompt"
+                + " gives an int32 .npy); a byte-level model (vocabulary 256) also prints the text."})
 final class GenerateCommand extends BaseCommand {
     @Option(names = "--model", required = true, description = "The model (.safetensors with longnet_config).")
     Path model;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** longnet model: model files. */
-@Command(name = "model", description = "LongNet language model files (torchscale's LongNetDecoder).",
+@Command(name = "model", description = "LongNet language model files (torchscale's LongNetDecoder): 'model init' writes one.",
         subcommands = {ModelCommand.Init.class})
 final class ModelCommand extends BaseCommand {
     @Override
@@ -22,8 +22,9 @@ final class ModelCommand extends BaseCommand {
 
     /** longnet model init: a randomly initialised model. */
     @Command(name = "init", description = {
-            "Writes a randomly initialised LongNet model as safetensors with torchscale's tensor names and its",
-            "configuration under __metadata__ longnet_config (torchscale's initialisation, sub-LN scaling included)."})
+            "Writes a randomly initialised LongNet model as a .safetensors file.",
+            "The tensors have torchscale's names and initialisation (sub-LN scaling included); the configuration is"
+                    + " stored under __metadata__ longnet_config."})
     static final class Init extends BaseCommand {
         @Option(names = "--vocab", required = true, description = "Vocabulary size (256 for byte-level text).")
         int vocab;

@@ -21,10 +21,11 @@ import picocli.CommandLine.Option;
 
 /** longnet score: per-token negative log-likelihood of a token file under a model. */
 @Command(name = "score", description = {
-        "Per-token next-token negative log-likelihood of a token file under a LongNet model, streamed chunk by chunk",
-        "with memory bounded by the weights and the attention states, whatever the file's length.",
-        "Resumable: with --nll-out (or --state) the run snapshots every layer's stream; run the same command again",
-        "after a crash to continue (--restart starts over). Prints tokens, mean NLL, bits per token and tokens/s."})
+        "Scores a token file under a LongNet model: each token's next-token negative log-likelihood.",
+        "Streamed chunk by chunk with memory bounded by the weights and the attention states, whatever the file's"
+                + " length. Prints tokens, mean NLL, bits per token and tokens/s.",
+        "Resumable: with --nll-out (or --state) the run snapshots every layer's stream; run the same command again"
+                + " after a crash to continue (--restart starts over)."})
 final class ScoreCommand extends BaseCommand {
     @Option(names = "--model", required = true, description = "The model (.safetensors with longnet_config; see convert for .pt checkpoints).")
     Path model;

@@ -15,8 +15,8 @@ import picocli.CommandLine.Parameters;
 
 /** longnet stat: the live counters of a run, read from its run directory by another process. */
 @Command(name = "stat", description = {
-        "Prints the live counters of an attend run: tokens and tiles done, units, current level, bytes read and "
-                + "written, resident memory, errors and resumes.",
+        "Prints the live counters of an attend run, from another process.",
+        "Tokens and tiles done, units, current level, bytes read and written, resident memory, errors and resumes.",
         "RUN is the run directory (OUT.run) or the output path OUT. With --watch the counters refresh every second "
                 + "until the run ends."})
 final class StatCommand extends BaseCommand {

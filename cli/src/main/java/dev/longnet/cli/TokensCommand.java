@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** longnet tokens: token files. */
-@Command(name = "tokens", description = "Token files.", subcommands = {TokensCommand.Import.class})
+@Command(name = "tokens", description = "Token files: 'tokens import' writes an .lzt container.", subcommands = {TokensCommand.Import.class})
 final class TokensCommand extends BaseCommand {
     @Override
     protected int execute() {
@@ -21,8 +21,8 @@ final class TokensCommand extends BaseCommand {
 
     /** longnet tokens import: any token file into the .lzt container. */
     @Command(name = "import", description = {
-            "Writes a token file as an .lzt container: lz4-compressed chunks with an index for random access and",
-            "CRC32C checksums. Reports the compression ratio and the decode speed."})
+            "Writes a token file as an .lzt container and reports the compression ratio and decode speed.",
+            "An .lzt holds lz4-compressed chunks with an index for random access, and CRC32C checksums."})
     static final class Import extends BaseCommand {
         @Parameters(paramLabel = "FILE", description = "The token file.")
         Path file;
