@@ -24,21 +24,21 @@ import picocli.CommandLine.Option;
                 + " the whole sequence so far. --out writes the generated ids in the prompt's format (an .npy prompt"
                 + " gives an int32 .npy); a byte-level model (vocabulary 256) also prints the text."})
 final class GenerateCommand extends BaseCommand {
-    @Option(names = "--model", required = true, description = "The model (.safetensors with longnet_config).")
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model (.safetensors with longnet_config).")
     Path model;
-    @Option(names = "--prompt", required = true, description = "Prompt token file: bytes, .u16, .i32, .npy or .lzt.")
+    @Option(names = "--prompt", required = true, paramLabel = "FILE", description = "Prompt token file: bytes, .u16, .i32, .npy or .lzt.")
     Path prompt;
-    @Option(names = "--format", description = "Prompt format: bytes, u16, i32, npy, lzt (default: detected).")
+    @Option(names = "--format", paramLabel = "FORMAT", description = "Prompt format: bytes, u16, i32, npy, lzt (default: detected).")
     String format;
-    @Option(names = "--max-new", required = true, converter = Sizes.IntConverter.class, description = "Tokens to generate.")
+    @Option(names = "--max-new", required = true, paramLabel = "N", converter = Sizes.IntConverter.class, description = "Tokens to generate.")
     int maxNew;
-    @Option(names = "--temperature", defaultValue = "0", description = "Sampling temperature; 0 (default) is greedy.")
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0", description = "Sampling temperature; 0 (default) is greedy.")
     double temperature;
-    @Option(names = "--top-k", defaultValue = "0", description = "Sample among the k most likely tokens (0: all).")
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "Sample among the k most likely tokens (0: all).")
     int topK;
-    @Option(names = "--seed", defaultValue = "0", description = "Random seed for sampling (default 0).")
+    @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed for sampling (default 0).")
     long seed;
-    @Option(names = "--out", description = "Where to write the generated ids (the prompt's format).")
+    @Option(names = "--out", paramLabel = "FILE", description = "Where to write the generated ids (the prompt's format).")
     Path out;
     @Mixin
     ThreadOptions threads;

@@ -26,23 +26,23 @@ final class ModelCommand extends BaseCommand {
             "The tensors have torchscale's names and initialisation (sub-LN scaling included); the configuration is"
                     + " stored under __metadata__ longnet_config."})
     static final class Init extends BaseCommand {
-        @Option(names = "--vocab", required = true, description = "Vocabulary size (256 for byte-level text).")
+        @Option(names = "--vocab", required = true, paramLabel = "N", description = "Vocabulary size (256 for byte-level text).")
         int vocab;
-        @Option(names = "--dim", required = true, description = "Embedding dimension (decoder_embed_dim).")
+        @Option(names = "--dim", required = true, paramLabel = "N", description = "Embedding dimension (decoder_embed_dim).")
         int dim;
-        @Option(names = "--heads", required = true, description = "Attention heads.")
+        @Option(names = "--heads", required = true, paramLabel = "H", description = "Attention heads.")
         int heads;
-        @Option(names = "--layers", required = true, description = "Decoder layers.")
+        @Option(names = "--layers", required = true, paramLabel = "N", description = "Decoder layers.")
         int layers;
-        @Option(names = "--ffn", required = true, description = "FFN inner dimension (decoder_ffn_embed_dim).")
+        @Option(names = "--ffn", required = true, paramLabel = "N", description = "FFN inner dimension (decoder_ffn_embed_dim).")
         int ffn;
-        @Option(names = "--segments", required = true, split = ",", description = "Segment lengths, e.g. 2048,4096,8192,16384.")
+        @Option(names = "--segments", required = true, split = ",", paramLabel = "W", description = "Segment lengths, e.g. 2048,4096,8192,16384.")
         long[] segments;
-        @Option(names = "--dilations", required = true, split = ",", description = "Dilation rates, e.g. 1,2,4,8.")
+        @Option(names = "--dilations", required = true, split = ",", paramLabel = "R", description = "Dilation rates, e.g. 1,2,4,8.")
         int[] dilations;
         @Option(names = "--xpos", description = "xPos relative positions on q and k.")
         boolean xpos;
-        @Option(names = "--xpos-scale-base", defaultValue = "512", description = "xPos scale base (default 512).")
+        @Option(names = "--xpos-scale-base", paramLabel = "B", defaultValue = "512", description = "xPos scale base (default 512).")
         double xposBase;
         @Option(names = "--learned-positions", paramLabel = "N", description = "fairseq's learned positional"
                 + " embedding of N positions (embed_positions.weight; padding index 1); none by default.")
@@ -51,11 +51,11 @@ final class ModelCommand extends BaseCommand {
                 "The attention the weights expect: torchscale's (default; every segment length must then be a"
                 + " multiple of its dilation rate) or SPEC.md's exact operator.")
         String semantics;
-        @Option(names = "--seed", defaultValue = "0", description = "Random seed (default 0).")
+        @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default 0).")
         long seed;
-        @Option(names = "--dtype", defaultValue = "f32", description = "Stored type: f32, f16 or bf16 (default f32).")
+        @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32", description = "Stored type: f32, f16 or bf16 (default f32).")
         String dtype;
-        @Option(names = "--out", required = true, description = "The .safetensors file to write.")
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .safetensors file to write.")
         Path out;
         @picocli.CommandLine.Mixin
         ForceOption force;

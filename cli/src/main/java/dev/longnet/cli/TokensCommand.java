@@ -26,13 +26,13 @@ final class TokensCommand extends BaseCommand {
     static final class Import extends BaseCommand {
         @Parameters(paramLabel = "FILE", description = "The token file.")
         Path file;
-        @Option(names = "--format", required = true, description = "bytes, u16, i32 or npy.")
+        @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "bytes, u16, i32 or npy.")
         String format;
-        @Option(names = "--out", required = true, description = "The .lzt file to write.")
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .lzt file to write.")
         Path out;
         @picocli.CommandLine.Mixin
         ForceOption force;
-        @Option(names = "--chunk", defaultValue = "65536", converter = Sizes.IntConverter.class,
+        @Option(names = "--chunk", paramLabel = "N", defaultValue = "65536", converter = Sizes.IntConverter.class,
                 description = "Token ids per chunk (default 65536).")
         int chunk;
 

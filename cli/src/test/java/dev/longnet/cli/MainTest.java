@@ -7,6 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
 class MainTest {
     static final String[] COMMANDS = {"gen", "attend", "stream", "member", "stat", "verify", "info", "convert", "demo",
@@ -101,6 +104,24 @@ class MainTest {
             assertEquals(2, run.code(), run.toString());
             assertTrue(run.oneErrorLine() && run.err().contains("run it as ./longnet " + args[0]), run.err());
         }
+    }
+
+    @Test
+    void optionLabelsNameTheirValues() {
+        for (CommandLine command : allCommands()) {
+            CommandSpec spec = command.getCommandSpec();
+            for (OptionSpec option : spec.options()) {
+                if (option.arity().max() == 0 || option.hidden()) continue;
+                String label = option.paramLabel();
+                assertTrue(!label.startsWith("<") && !label.isBlank(), spec.qualifiedName() + " " + option.longestName()
+                        + " is labelled '" + label + "': name its value (N, FILE, ...)");
+            }
+            for (PositionalParamSpec p : spec.positionalParameters()) {
+                assertTrue(!p.paramLabel().startsWith("<"), spec.qualifiedName() + " parameter " + p.paramLabel());
+            }
+        }
+        Cli.Run generate = Cli.run("generate", "--help");
+        assertTrue(generate.out().contains("--max-new=N") && !generate.out().contains("<maxNew>"), generate.out());
     }
 
     @Test
