@@ -33,6 +33,19 @@ class ModelCommandsTest {
     }
 
     @Test
+    void initTakesCountsAsOtherCommandsDo() throws Exception {
+        Path other = tmp.resolve("m2.safetensors");
+        Cli.Run run = Cli.run("model", "init", "--vocab", "2^8", "--dim", "2^4", "--heads", "2", "--layers", "2", "--ffn",
+                "2^5", "--segments", "2^3,2^5", "--dilations", "1,2", "--xpos", "--seed", "3", "--out", other.toString());
+        assertEquals(0, run.code(), run.toString());
+        assertEquals(-1L, Files.mismatch(model, other), "the same model as with plain numbers");
+        run = Cli.run("model", "init", "--vocab", "2^40", "--dim", "16", "--heads", "2", "--layers", "2", "--ffn", "32",
+                "--segments", "8", "--dilations", "1", "--out", tmp.resolve("x.safetensors").toString());
+        assertEquals(2, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains("'2^40' is not a valid count: too large"), run.err());
+    }
+
+    @Test
     void infoShowsTheConfiguration() {
         Cli.Run run = Cli.run("info", model.toString());
         assertEquals(0, run.code(), run.toString());
