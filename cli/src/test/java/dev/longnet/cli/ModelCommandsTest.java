@@ -102,6 +102,36 @@ class ModelCommandsTest {
     }
 
     @Test
+    void generateTakesThePromptAsText() throws Exception {
+        Path prompt = tmp.resolve("p.txt");
+        Files.writeString(prompt, "Thé");
+        Cli.Run file = Cli.run("generate", "--model", model.toString(), "--prompt", prompt.toString(), "--max-new", "20",
+                "--threads", "1", "--quiet");
+        Cli.Run text = Cli.run("generate", "--model", model.toString(), "--prompt-text", "Thé", "--max-new", "20",
+                "--threads", "1", "--quiet");
+        assertEquals(0, text.code(), text.toString());
+        assertEquals(file.out(), text.out());
+        Path out = tmp.resolve("g.bin");
+        assertEquals(0, Cli.run("generate", "--model", model.toString(), "--prompt-text", "Thé", "--max-new", "20",
+                "--threads", "1", "--quiet", "--out", out.toString()).code());
+        assertEquals(20, Files.size(out), "the ids as bytes, the prompt's format");
+
+        Cli.Run both = Cli.run("generate", "--model", model.toString(), "--prompt", prompt.toString(), "--prompt-text",
+                "x", "--max-new", "1");
+        assertEquals(2, both.code(), both.toString());
+        assertTrue(both.oneErrorLine() && both.err().contains("--prompt FILE or --prompt-text TEXT"), both.err());
+        Cli.Run none = Cli.run("generate", "--model", model.toString(), "--max-new", "1");
+        assertEquals(2, none.code(), none.toString());
+    }
+
+    @Test
+    void generatedBytesArePrintableOnATerminal() {
+        byte[] bytes = {'a', '\n', 0x1b, '[', '2', 'J', 0x07, '\t', (byte) 0xc3, (byte) 0xa9, (byte) 0xff, '\\',
+                (byte) 0xe2, (byte) 0x82, 'b', (byte) 0xc0, (byte) 0x80, 0x7f};
+        assertEquals("a\n\\x1b[2J\\x07\té\\xff\\\\\\xe2\\x82b\\xc0\\x80\\x7f", GenerateCommand.printable(bytes));
+    }
+
+    @Test
     void tokensImportWritesAnLztThatScoresTheSame() throws Exception {
         Path lzt = tmp.resolve("t.lzt");
         Cli.Run run = Cli.run("tokens", "import", text.toString(), "--format", "bytes", "--out", lzt.toString(), "--chunk", "100");
