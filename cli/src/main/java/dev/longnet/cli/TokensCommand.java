@@ -26,7 +26,8 @@ final class TokensCommand extends BaseCommand {
     static final class Import extends BaseCommand {
         @Parameters(paramLabel = "FILE", description = "The token file.")
         Path file;
-        @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "bytes, u16, i32 or npy.")
+        @Option(names = "--format", paramLabel = "FORMAT", description = "bytes, u16, i32 or npy (default: detected"
+                + " from the magic bytes and the extension, as score does).")
         String format;
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .lzt file to write.")
         Path out;
@@ -45,7 +46,7 @@ final class TokensCommand extends BaseCommand {
             long count;
             long written;
             try (dev.longnet.engine.job.Job job = dev.longnet.engine.job.Job.builder("longnet tokens import").input(file)
-                    .output(out).force(force.force).start(); TokenFile in = TokenFile.open(file, f)) {
+                    .output(out).force(force.force).start(); TokenFile in = TokenFile.open(file, detect(f))) {
                 count = in.count();
                 try {
                     written = LztFile.write(out, in, Math.min(in.width(), 4), chunk);
@@ -68,6 +69,14 @@ final class TokensCommand extends BaseCommand {
                     + "tokens/s", out, count, Disk.human(inBytes), Disk.human(written), (double) inBytes / written,
                     inBytes / 1e6 / encode, count / decode));
             return 0;
+        }
+
+        /** The format given, or the file's (as score detects it); an .lzt input is refused. */
+        private TokenFormat detect(TokenFormat given) throws java.io.IOException {
+            if (given != null) return given;
+            TokenFormat detected = TokenFormat.detect(file);
+            if (detected == TokenFormat.LZT) throw new IllegalArgumentException(file + " is already an .lzt container");
+            return detected;
         }
     }
 }

@@ -144,6 +144,27 @@ class ModelCommandsTest {
     }
 
     @Test
+    void tokensImportDetectsTheFormatAsScoreDoes() throws Exception {
+        Path ids = tmp.resolve("ids.i32");
+        TokenFile.write(ids, TokenFormat.I32, new int[]{70000, 1, 2, 3});
+        Path lzt = tmp.resolve("ids.lzt");
+        Cli.Run run = Cli.run("tokens", "import", ids.toString(), "--out", lzt.toString());
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().contains("4 tokens"), run.out());
+        int[] read = new int[4];
+        try (TokenFile f = TokenFile.open(lzt, null)) {
+            assertEquals(4, f.count());
+            f.read(0, read, 0, 4);
+        }
+        assertEquals(70000, read[0]);
+        Cli.Run text = Cli.run("tokens", "import", this.text.toString(), "--out", tmp.resolve("t.lzt").toString());
+        assertTrue(text.code() == 0 && text.out().contains("900 tokens"), text.toString());
+        Cli.Run again = Cli.run("tokens", "import", lzt.toString(), "--out", tmp.resolve("again.lzt").toString());
+        assertEquals(1, again.code(), again.toString());
+        assertTrue(again.oneErrorLine() && again.err().contains("is already an .lzt container"), again.err());
+    }
+
+    @Test
     void badInputsGiveOneLineErrors() throws Exception {
         Path bad = tmp.resolve("bad.u16");
         Files.write(bad, new byte[]{1, 2, 3});
