@@ -105,8 +105,8 @@ public final class ScoreRun {
                 identity.requireSame(o.stateDir(), recorded, JOB);
             }
             if (!Long.toString(n).equals(run.getProperty("tokens")) || !c.toJson().equals(run.getProperty("config"))) {
-                throw new IllegalArgumentException(o.stateDir() + " holds the state of another run (other tokens or "
-                        + "model); use --restart to start over");
+                throw new dev.longnet.engine.job.JobConflictException(o.stateDir() + " holds the state of another run"
+                        + " (other tokens or model)", true);
             }
             position = Long.parseLong(run.getProperty("position"));
             sum = Double.longBitsToDouble(Long.parseLong(run.getProperty("nllSumBits")));
