@@ -126,8 +126,9 @@ final class AttendCommand extends BaseCommand {
         }
         long peak = ProcSelf.peakRssBytes();
         if (result.resumed()) {
-            note(String.format(java.util.Locale.ROOT, "attend: resumed: %d of %d units were done by an earlier run",
-                    result.unitsResumed(), result.unitsTotal()));
+            note(String.format(java.util.Locale.ROOT, "attend: resumed: %d of %d units were done by an earlier run;"
+                    + " the speed counts this run's work, %,d of the %,d tokens' worth", result.unitsResumed(),
+                    result.unitsTotal(), result.tokensComputed(), result.tokens()));
         }
         result(json ? Summary.json(result, attention, backendName, threadCount, peak).toString()
                 : "attend: " + Summary.human(result, backendName, threadCount, peak));

@@ -29,9 +29,9 @@ import picocli.CommandLine.Option;
 
 /** longnet encode: token embeddings through a LongNetEncoder. */
 @Command(name = "encode", description = {
-        "Runs token embeddings (N, dim) f32 or f16 through a torchscale LongNetEncoder (bidirectional dilated "
-                + "attention, pre-LN with sub-LN) and writes the hidden states (N, dim) f32, after the encoder's "
-                + "layer_norm when it has one.",
+        "Runs token embeddings through a torchscale LongNetEncoder, out of core.",
+        "The input is (N, dim) f32 or f16; the encoder is bidirectional dilated attention, pre-LN with sub-LN; the "
+                + "output is the hidden states (N, dim) f32, after the encoder's layer_norm when it has one.",
         "The checkpoint holds the encoder's tensors (layers.I.*, layer_norm.*), possibly under a prefix such as "
                 + "'encoder.' (tensors outside it are ignored); dim, depth and ffn come from their shapes. What it "
                 + "does not hold comes from flags: --heads, --segments, --dilations, --semantics (default: "

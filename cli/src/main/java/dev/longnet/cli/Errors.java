@@ -1,5 +1,7 @@
 package dev.longnet.cli;
 
+import dev.longnet.engine.job.JobConflictException;
+import dev.longnet.engine.job.OutputExistsException;
 import dev.longnet.storage.NotEnoughSpaceException;
 import dev.longnet.storage.TensorFormatException;
 import java.io.IOException;
@@ -49,6 +51,7 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
         if (e instanceof UncheckedIOException && e.getCause() != null) return describe(e.getCause());
         String text = switch (e) {
             case NoSuchFileException n -> n.getReason() != null ? n.getReason() : n.getFile() + ": no such file or directory";
+            case OutputExistsException x -> x.getFile() + ": output exists (use --force to replace it)";
             case FileAlreadyExistsException x -> x.getFile() + ": " + (x.getReason() != null ? x.getReason() : "already exists");
             case AccessDeniedException a -> a.getFile() + ": permission denied";
             case NotDirectoryException d -> d.getFile() + ": not a directory";
@@ -60,6 +63,7 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
                     : diskFull(io) ? "disk full: " + io.getMessage() : "I/O error: " + io.getMessage();
             case Failure f -> f.getMessage();
             case IllegalArgumentException r -> r.getMessage();
+            case JobConflictException c -> c.getMessage() + (c.startOver() ? "; use --restart to start over" : "");
             case IllegalStateException r -> r.getMessage();
             case ArithmeticException r -> r.getMessage();
             default -> e.toString();

@@ -24,8 +24,9 @@ import picocli.CommandLine.Parameters;
 
 /** longnet info: what a tensor file holds, from its header alone. */
 @Command(name = "info", description = {
-        "Prints format, shape, dtype and bytes of .npy, .safetensors and PyTorch checkpoint (.pt, .pth) files (and a",
-        "LongNet model's configuration and parameter count), and the token count of .lzt containers.",
+        "Prints what tensor, model and token files hold, from their headers.",
+        "For .npy, .safetensors and PyTorch checkpoint (.pt, .pth) files: format, shape, dtype and bytes (and a LongNet"
+                + " model's configuration and parameter count); for .lzt containers: the token count.",
         "Each tensor of a .safetensors file or of a checkpoint's state dict gets a line. Only headers (a checkpoint's"
                 + " directory and pickle, which is read as data, never executed) are read. Exit 1 if any file cannot be read"
                 + " (the others are still printed)."})

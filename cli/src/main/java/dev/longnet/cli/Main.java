@@ -20,8 +20,10 @@ import picocli.CommandLine.Spec;
         subcommands = {GenCommand.class, AttendCommand.class, StreamCommand.class, MemberCommand.class,
                 StatCommand.class, VerifyCommand.class, InfoCommand.class, ConvertCommand.class, DemoCommand.class,
                 ModelCommand.class, ScoreCommand.class, GenerateCommand.class, TokensCommand.class, SlideCommand.class,
-                EncodeCommand.class, CompletionCommand.class},
-        footer = {"", "Exit codes: 0 success, 1 the work failed, 2 bad usage.",
+                EncodeCommand.class, CompletionCommand.class, LauncherCommands.Bench.class,
+                LauncherCommands.Test.class, LauncherCommands.JvmFlags.class, HelpCommand.class},
+        footer = {"", "'longnet help CMD' (or 'longnet CMD --help') describes a command.",
+                "Exit codes: 0 success, 1 the work failed, 2 bad usage.",
                 "Counts accept 1048576, 2^20 or 1M (binary suffixes k, M, G, T)."})
 public final class Main implements Callable<Integer> {
     @Spec
@@ -29,9 +31,8 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        spec.commandLine().getErr().println("longnet: a command is needed (gen, attend, stream, member, stat, verify, info,"
-                + " convert, demo, model, score, generate, tokens, slide, encode, completion);"
-                + " see 'longnet --help'");
+        spec.commandLine().getErr().println("longnet: a command is needed (" + String.join(", ",
+                spec.subcommands().keySet()) + "); see 'longnet --help'");
         return Errors.USAGE;
     }
 

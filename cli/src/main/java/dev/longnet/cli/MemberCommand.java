@@ -11,8 +11,9 @@ import picocli.CommandLine.Option;
 
 /** longnet member: a cluster member (Hazelcast member and engine) serving attend --cluster jobs. */
 @Command(name = "member", description = {
-        "Runs a cluster member: joins the members listed with --join and computes its share of 'attend --cluster' "
-                + "jobs on files under --data. Prints one line containing 'ready' once joined; stops cleanly on SIGTERM.",
+        "Runs a cluster member that computes its share of 'attend --cluster' jobs.",
+        "It joins the members listed with --join and reads and writes files under --data. Prints one line containing "
+                + "'ready' once joined; stops cleanly on SIGTERM.",
         "Hazelcast Community has no TLS and no authentication, and members run the tasks sent to them: use a private "
                 + "network. See docs/DISTRIBUTED.md."})
 final class MemberCommand extends BaseCommand {

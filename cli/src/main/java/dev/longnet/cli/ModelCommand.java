@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** longnet model: model files. */
-@Command(name = "model", description = "LongNet language model files (torchscale's LongNetDecoder).",
+@Command(name = "model", description = "LongNet language model files (torchscale's LongNetDecoder): 'model init' writes one.",
         subcommands = {ModelCommand.Init.class})
 final class ModelCommand extends BaseCommand {
     @Override
@@ -22,39 +22,48 @@ final class ModelCommand extends BaseCommand {
 
     /** longnet model init: a randomly initialised model. */
     @Command(name = "init", description = {
-            "Writes a randomly initialised LongNet model as safetensors with torchscale's tensor names and its",
-            "configuration under __metadata__ longnet_config (torchscale's initialisation, sub-LN scaling included)."})
+            "Writes a randomly initialised LongNet model as a .safetensors file.",
+            "The tensors have torchscale's names and initialisation (sub-LN scaling included); the configuration is"
+                    + " stored under __metadata__ longnet_config."})
     static final class Init extends BaseCommand {
-        @Option(names = "--vocab", required = true, description = "Vocabulary size (256 for byte-level text).")
+        @Option(names = "--vocab", required = true, paramLabel = "N", converter = Sizes.IntConverter.class,
+                description = "Vocabulary size (256 for byte-level text).")
         int vocab;
-        @Option(names = "--dim", required = true, description = "Embedding dimension (decoder_embed_dim).")
+        @Option(names = "--dim", required = true, paramLabel = "N", converter = Sizes.IntConverter.class,
+                description = "Embedding dimension (decoder_embed_dim).")
         int dim;
-        @Option(names = "--heads", required = true, description = "Attention heads.")
+        @Option(names = "--heads", required = true, paramLabel = "H", converter = Sizes.IntConverter.class,
+                description = "Attention heads.")
         int heads;
-        @Option(names = "--layers", required = true, description = "Decoder layers.")
+        @Option(names = "--layers", required = true, paramLabel = "N", converter = Sizes.IntConverter.class,
+                description = "Decoder layers.")
         int layers;
-        @Option(names = "--ffn", required = true, description = "FFN inner dimension (decoder_ffn_embed_dim).")
+        @Option(names = "--ffn", required = true, paramLabel = "N", converter = Sizes.IntConverter.class,
+                description = "FFN inner dimension (decoder_ffn_embed_dim).")
         int ffn;
-        @Option(names = "--segments", required = true, split = ",", description = "Segment lengths, e.g. 2048,4096,8192,16384.")
+        @Option(names = "--segments", required = true, split = ",", paramLabel = "W", converter = Sizes.LongConverter.class,
+                description = "Segment lengths, e.g. 2048,4096,8192,16384 (or 2k,4k,8k,16k).")
         long[] segments;
-        @Option(names = "--dilations", required = true, split = ",", description = "Dilation rates, e.g. 1,2,4,8.")
+        @Option(names = "--dilations", required = true, split = ",", paramLabel = "R", converter = Sizes.IntConverter.class,
+                description = "Dilation rates, e.g. 1,2,4,8.")
         int[] dilations;
         @Option(names = "--xpos", description = "xPos relative positions on q and k.")
         boolean xpos;
-        @Option(names = "--xpos-scale-base", defaultValue = "512", description = "xPos scale base (default 512).")
+        @Option(names = "--xpos-scale-base", paramLabel = "B", defaultValue = "512", description = "xPos scale base (default 512).")
         double xposBase;
-        @Option(names = "--learned-positions", paramLabel = "N", description = "fairseq's learned positional"
-                + " embedding of N positions (embed_positions.weight; padding index 1); none by default.")
+        @Option(names = "--learned-positions", paramLabel = "N", converter = Sizes.IntConverter.class,
+                description = "fairseq's learned positional embedding of N positions (embed_positions.weight;"
+                        + " padding index 1); none by default.")
         int learnedPositions;
         @Option(names = "--semantics", paramLabel = "exact|torchscale", defaultValue = "torchscale", description =
                 "The attention the weights expect: torchscale's (default; every segment length must then be a"
                 + " multiple of its dilation rate) or SPEC.md's exact operator.")
         String semantics;
-        @Option(names = "--seed", defaultValue = "0", description = "Random seed (default 0).")
+        @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default 0).")
         long seed;
-        @Option(names = "--dtype", defaultValue = "f32", description = "Stored type: f32, f16 or bf16 (default f32).")
+        @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32", description = "Stored type: f32, f16 or bf16 (default f32).")
         String dtype;
-        @Option(names = "--out", required = true, description = "The .safetensors file to write.")
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .safetensors file to write.")
         Path out;
         @picocli.CommandLine.Mixin
         ForceOption force;

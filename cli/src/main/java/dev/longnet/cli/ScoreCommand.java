@@ -21,29 +21,30 @@ import picocli.CommandLine.Option;
 
 /** longnet score: per-token negative log-likelihood of a token file under a model. */
 @Command(name = "score", description = {
-        "Per-token next-token negative log-likelihood of a token file under a LongNet model, streamed chunk by chunk",
-        "with memory bounded by the weights and the attention states, whatever the file's length.",
-        "Resumable: with --nll-out (or --state) the run snapshots every layer's stream; run the same command again",
-        "after a crash to continue (--restart starts over). Prints tokens, mean NLL, bits per token and tokens/s."})
+        "Scores a token file under a LongNet model: each token's next-token negative log-likelihood.",
+        "Streamed chunk by chunk with memory bounded by the weights and the attention states, whatever the file's"
+                + " length. Prints tokens, mean NLL, bits per token and tokens/s.",
+        "Resumable: with --nll-out (or --state) the run snapshots every layer's stream; run the same command again"
+                + " after a crash to continue (--restart starts over)."})
 final class ScoreCommand extends BaseCommand {
-    @Option(names = "--model", required = true, description = "The model (.safetensors with longnet_config; see convert for .pt checkpoints).")
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model (.safetensors with longnet_config; see convert for .pt checkpoints).")
     Path model;
-    @Option(names = "--tokens", required = true, description = "Token file: bytes, .u16, .i32, .npy or .lzt.")
+    @Option(names = "--tokens", required = true, paramLabel = "FILE", description = "Token file: bytes, .u16, .i32, .npy or .lzt.")
     Path tokens;
-    @Option(names = "--format", description = "Token file format: bytes, u16, i32, npy, lzt (default: detected).")
+    @Option(names = "--format", paramLabel = "FORMAT", description = "Token file format: bytes, u16, i32, npy, lzt (default: detected).")
     String format;
-    @Option(names = "--nll-out", description = ".npy of N-1 f32 NLLs in nats (written as NAME.partial, renamed at the end).")
+    @Option(names = "--nll-out", paramLabel = "FILE", description = ".npy of N-1 f32 NLLs in nats (written as NAME.partial, renamed at the end).")
     Path nllOut;
-    @Option(names = "--hidden-out", description = ".npy of (N, dim) f32 final hidden states.")
+    @Option(names = "--hidden-out", paramLabel = "FILE", description = ".npy of (N, dim) f32 final hidden states.")
     Path hiddenOut;
-    @Option(names = "--state", description = "Snapshot directory (default: NLL-OUT.state when --nll-out is given).")
+    @Option(names = "--state", paramLabel = "DIR", description = "Snapshot directory (default: NLL-OUT.state when --nll-out is given).")
     Path state;
-    @Option(names = "--snapshot-every", defaultValue = "262144", converter = Sizes.LongConverter.class,
+    @Option(names = "--snapshot-every", paramLabel = "N", defaultValue = "262144", converter = Sizes.LongConverter.class,
             description = "Tokens between snapshots (default 2^18).")
     long snapshotEvery;
     @Option(names = "--restart", description = "Ignore an earlier run's snapshot and start over.")
     boolean restart;
-    @Option(names = "--limit", converter = Sizes.LongConverter.class, description = "Score only the first N tokens.")
+    @Option(names = "--limit", paramLabel = "N", converter = Sizes.LongConverter.class, description = "Score only the first N tokens.")
     Long limit;
     @Option(names = "--json", description = "The summary as one JSON object on stdout.")
     boolean json;

@@ -3,7 +3,7 @@ package dev.longnet.cli;
 import picocli.CommandLine.Command;
 
 /** longnet slide: whole-slide encoders. */
-@Command(name = "slide", description = "Whole-slide encoders (Prov-GigaPath's LongNetViT).",
+@Command(name = "slide", description = "Whole-slide encoders (Prov-GigaPath's LongNetViT): 'slide embed' embeds slides.",
         subcommands = {SlideEmbedCommand.class})
 final class SlideCommand extends BaseCommand {
     @Override

@@ -21,8 +21,9 @@ import picocli.CommandLine.Option;
 
 /** longnet slide embed: GigaPath slide embeddings from tile embeddings and coordinates. */
 @Command(name = "embed", description = {
-        "Embeds whole slides with a Prov-GigaPath slide encoder (LongNetViT): tile embeddings (N, 1536) f32 or f16 and "
-                + "their pixel coordinates (N, 2) (x, y; float or integer) to one (1, dim) f32 embedding.",
+        "Embeds whole slides with a Prov-GigaPath slide encoder (LongNetViT), out of core.",
+        "Tile embeddings (N, 1536) f32 or f16 and their pixel coordinates (N, 2) (x, y; float or integer) give one "
+                + "(1, dim) f32 embedding.",
         "The architecture (dim, depth, in_chans) is read from the checkpoint's tensors; the attention is GigaPath's "
                 + "(16 heads, segments 1024..1048576, dilations 1..16, torchscale's semantics). The encoder runs "
                 + "layer by layer over mapped work files next to the output (removed at the end): memory stays "

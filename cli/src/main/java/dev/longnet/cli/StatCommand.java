@@ -4,26 +4,38 @@ import dev.longnet.storage.Json;
 import dev.longnet.storage.Disk;
 import dev.longnet.engine.RunCounter;
 import dev.longnet.engine.RunFiles;
+import dev.longnet.engine.job.Job;
+import dev.longnet.engine.job.JobLock;
+import dev.longnet.engine.model.ScoreRun;
 import dev.longnet.storage.CountersFile;
+import dev.longnet.storage.SnapshotFile;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.OptionalLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** longnet stat: the live counters of a run, read from its run directory by another process. */
+/**
+ * longnet stat: where a run stands, read by another process: attend's live counters from its run directory, or a
+ * stream's or score's state directory (the process holding it, the tokens done at its last snapshot).
+ */
 @Command(name = "stat", description = {
-        "Prints the live counters of an attend run: tokens and tiles done, units, current level, bytes read and "
-                + "written, resident memory, errors and resumes.",
-        "RUN is the run directory (OUT.run) or the output path OUT. With --watch the counters refresh every second "
+        "Prints where a run stands (attend, stream or score), from another process.",
+        "For attend, the live counters: tokens and tiles done, units, current level, bytes read and written, resident "
+                + "memory, errors and resumes. For stream and score, their --state directory: whether a process runs "
+                + "it, and the tokens done at the last snapshot.",
+        "RUN is attend's run directory (OUT.run) or output OUT, or a stream's or score's state directory (score's "
+                + "default, NLL-OUT.state, is found from NLL-OUT too). With --watch the reading refreshes every second "
                 + "until the run ends."})
 final class StatCommand extends BaseCommand {
     /** A writer silent this long is reported as not responding. */
     private static final long STALE_MILLIS = 10_000;
 
-    @Parameters(index = "0", paramLabel = "RUN", description = "The run directory OUT.run, or the output OUT.")
+    @Parameters(index = "0", paramLabel = "RUN", description = "attend's OUT.run or OUT, or a stream's or score's"
+            + " state directory.")
     Path run;
 
     @Option(names = "--watch", description = "Refresh until the run ends (done, failed or stopped).")
@@ -45,8 +57,10 @@ final class StatCommand extends BaseCommand {
         Path dir = runDirectory(run);
         Path counters = RunFiles.countersFile(dir);
         if (!Files.isRegularFile(counters)) {
-            throw new Failure(dir + ": no run here (no counters file " + counters + "; is the run finished, or not"
-                    + " started yet?)");
+            Path state = stateDirectory(run);
+            if (state != null) return watchState(state);
+            throw new Failure(dir + ": no run here (no counters file " + counters + ", and no stream or score state;"
+                    + " is the run finished, or not started yet?)");
         }
         boolean clear = watch && !json && ProgressDisplay.interactive();
         while (true) {
@@ -66,6 +80,95 @@ final class StatCommand extends BaseCommand {
             if (!watch || ended) return !watch || snapshot.state() == CountersFile.State.DONE ? 0 : Errors.FAILURE;
             Thread.sleep(Math.max(1, Math.round(interval * 1000)));
         }
+    }
+
+    /**
+     * A stream's or score's state directory named by RUN (or, for score's default, NLL-OUT.state by NLL-OUT): one
+     * holding a stream snapshot, a score snapshot or a run's lock; null when RUN is none of these.
+     */
+    static Path stateDirectory(Path run) throws java.io.IOException {
+        for (Path dir : new Path[]{run, run.resolveSibling(run.getFileName() + ".state")}) {
+            if (!Files.isDirectory(dir) || dir.getFileName().toString().endsWith(RunFiles.SUFFIX)) continue;
+            if (Files.isRegularFile(dir.resolve(StreamCommand.SNAPSHOT)) || ScoreRun.saved(dir) != null
+                    || Files.isRegularFile(dir.resolve(Job.LOCK))) {
+                return dir;
+            }
+        }
+        return null;
+    }
+
+    /** One reading of a state directory. */
+    private record StateReading(String kind, String status, long pid, long tokensDone, long tokensTotal,
+                                long snapshotMillis) { }
+
+    private int watchState(Path dir) throws Exception {
+        while (true) {
+            StateReading r = readState(dir);
+            result(json ? jsonState(dir, r) : humanState(dir, r));
+            if (!watch || !r.status().equals("running")) {
+                return !watch || r.status().equals("finished") ? 0 : Errors.FAILURE;
+            }
+            Thread.sleep(Math.max(1, Math.round(interval * 1000)));
+        }
+    }
+
+    private static StateReading readState(Path dir) throws java.io.IOException {
+        OptionalLong holder = JobLock.holder(dir.resolve(Job.LOCK));
+        Path stream = dir.resolve(StreamCommand.SNAPSHOT);
+        String kind = "stream";
+        long done = -1;
+        long total = -1;
+        long millis = -1;
+        if (Files.isRegularFile(stream)) {
+            try (SnapshotFile.Reader reader = SnapshotFile.open(stream)) {
+                done = Long.parseLong(reader.header().getOrDefault("position", "0"));
+            } catch (NumberFormatException e) {
+                throw new Failure(stream + ": a damaged snapshot (its position is not a number)");
+            }
+            millis = Files.getLastModifiedTime(stream).toMillis();
+        } else {
+            ScoreRun.Saved saved = ScoreRun.saved(dir);
+            if (saved != null) {
+                kind = "score";
+                done = saved.position();
+                total = saved.tokens();
+                millis = Files.getLastModifiedTime(saved.snapshot()).toMillis();
+            } else {
+                kind = "stream or score";
+            }
+        }
+        String status = holder.isPresent() ? "running" : done >= 0 ? "stopped" : "finished";
+        return new StateReading(kind, status, holder.orElse(-1), done, total, millis);
+    }
+
+    private static String humanState(Path dir, StateReading r) {
+        StringBuilder text = new StringBuilder();
+        text.append(dir).append(": ").append(r.kind()).append(" state, ").append(r.status());
+        switch (r.status()) {
+            case "running" -> text.append(r.pid() > 0 ? " (process " + r.pid() + ")" : "");
+            case "stopped" -> text.append(" (no process holds it; run the same ").append(r.kind())
+                    .append(" command to resume from its snapshot, or --restart to start over)");
+            default -> text.append(" (no process holds it and it holds no snapshot: the run ended, or has not"
+                    + " snapshotted yet)");
+        }
+        if (r.tokensDone() >= 0) {
+            String ago = duration((System.currentTimeMillis() - r.snapshotMillis()) / 1000.0);
+            text.append(r.tokensTotal() > 0
+                    ? String.format(Locale.ROOT, "%n  tokens done      %,d / %,d (%.1f%%) at the last snapshot, %s ago",
+                            r.tokensDone(), r.tokensTotal(), 100.0 * r.tokensDone() / r.tokensTotal(), ago)
+                    : String.format(Locale.ROOT, "%n  tokens done      %,d at the last snapshot, %s ago", r.tokensDone(), ago));
+        } else {
+            text.append(String.format(Locale.ROOT, "%n  tokens done      no snapshot yet"));
+        }
+        return text.toString();
+    }
+
+    private static String jsonState(Path dir, StateReading r) {
+        Json.Obj o = Json.object().put("dir", dir.toString()).put("kind", r.kind()).put("state", r.status());
+        if (r.pid() > 0) o.put("pid", r.pid());
+        if (r.tokensDone() >= 0) o.put("tokensDone", r.tokensDone()).put("snapshotMillis", r.snapshotMillis());
+        if (r.tokensTotal() > 0) o.put("tokensTotal", r.tokensTotal());
+        return o.toString();
     }
 
     /** RUN as given: a run directory, or an output whose run directory is OUT.run. */

@@ -33,9 +33,10 @@ import picocli.CommandLine.Option;
 
 /** longnet stream: dilated attention as a stream of rows, from a file or a pipe to a file or a pipe. */
 @Command(name = "stream", description = {
-        "Streams dilated attention: reads tokens (for each: q, then k, then v, each heads·headDim little-endian values "
-                + "of --dtype) and writes each token's output row (heads·headDim values of --dtype) as soon as it is "
-                + "final, in order. Memory is fixed by the configuration, whatever the length of the input.",
+        "Streams dilated attention: tokens in, output rows out, in memory fixed by the configuration.",
+        "Reads tokens (for each: q, then k, then v, each heads·headDim little-endian values of --dtype) and writes "
+                + "each token's output row (heads·headDim values of --dtype) as soon as it is final, in order. Memory "
+                + "is fixed by the configuration, whatever the length of the input.",
         "Causal: a row is written as soon as its token is read. Otherwise: when every segment holding it is complete, "
                 + "or at the end of the input.",
         "With --snapshot-every N --state DIR the stream's state is saved to DIR every N tokens; the same command "

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** longnet tokens: token files. */
-@Command(name = "tokens", description = "Token files.", subcommands = {TokensCommand.Import.class})
+@Command(name = "tokens", description = "Token files: 'tokens import' writes an .lzt container.", subcommands = {TokensCommand.Import.class})
 final class TokensCommand extends BaseCommand {
     @Override
     protected int execute() {
@@ -21,18 +21,19 @@ final class TokensCommand extends BaseCommand {
 
     /** longnet tokens import: any token file into the .lzt container. */
     @Command(name = "import", description = {
-            "Writes a token file as an .lzt container: lz4-compressed chunks with an index for random access and",
-            "CRC32C checksums. Reports the compression ratio and the decode speed."})
+            "Writes a token file as an .lzt container and reports the compression ratio and decode speed.",
+            "An .lzt holds lz4-compressed chunks with an index for random access, and CRC32C checksums."})
     static final class Import extends BaseCommand {
         @Parameters(paramLabel = "FILE", description = "The token file.")
         Path file;
-        @Option(names = "--format", required = true, description = "bytes, u16, i32 or npy.")
+        @Option(names = "--format", paramLabel = "FORMAT", description = "bytes, u16, i32 or npy (default: detected"
+                + " from the magic bytes and the extension, as score does).")
         String format;
-        @Option(names = "--out", required = true, description = "The .lzt file to write.")
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .lzt file to write.")
         Path out;
         @picocli.CommandLine.Mixin
         ForceOption force;
-        @Option(names = "--chunk", defaultValue = "65536", converter = Sizes.IntConverter.class,
+        @Option(names = "--chunk", paramLabel = "N", defaultValue = "65536", converter = Sizes.IntConverter.class,
                 description = "Token ids per chunk (default 65536).")
         int chunk;
 
@@ -45,7 +46,7 @@ final class TokensCommand extends BaseCommand {
             long count;
             long written;
             try (dev.longnet.engine.job.Job job = dev.longnet.engine.job.Job.builder("longnet tokens import").input(file)
-                    .output(out).force(force.force).start(); TokenFile in = TokenFile.open(file, f)) {
+                    .output(out).force(force.force).start(); TokenFile in = TokenFile.open(file, detect(f))) {
                 count = in.count();
                 try {
                     written = LztFile.write(out, in, Math.min(in.width(), 4), chunk);
@@ -68,6 +69,14 @@ final class TokensCommand extends BaseCommand {
                     + "tokens/s", out, count, Disk.human(inBytes), Disk.human(written), (double) inBytes / written,
                     inBytes / 1e6 / encode, count / decode));
             return 0;
+        }
+
+        /** The format given, or the file's (as score detects it); an .lzt input is refused. */
+        private TokenFormat detect(TokenFormat given) throws java.io.IOException {
+            if (given != null) return given;
+            TokenFormat detected = TokenFormat.detect(file);
+            if (detected == TokenFormat.LZT) throw new IllegalArgumentException(file + " is already an .lzt container");
+            return detected;
         }
     }
 }

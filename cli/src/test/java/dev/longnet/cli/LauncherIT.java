@@ -29,7 +29,10 @@ class LauncherIT {
     Path tmp;
 
     record Result(int code, String out, String err) {
-        /** stderr without the JVM's own notice about the incubating Vector API, which the CLI cannot silence. */
+        /**
+         * stderr without the JVM's own notice about the incubating Vector API, which the launcher drops only for
+         * help, the version and --quiet on a terminal.
+         */
         String errors() {
             return err.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules")).reduce("", (a, b) -> a + b + "\n");
         }
@@ -103,6 +106,42 @@ class LauncherIT {
         Result version = longnet("--version");
         assertEquals(0, version.code());
         assertTrue(version.out().startsWith("longnet "), version.out());
+    }
+
+    @Test
+    void helpAndVersionPrintNoJvmWarning() throws Exception {
+        for (String[] args : new String[][]{{"--help"}, {"--version"}, {"help", "attend"}, {"attend", "--help"},
+                {"model", "init", "-h"}, {"-V"}}) {
+            Result r = longnet(args);
+            assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
+            assertEquals("", r.err(), String.join(" ", args));
+            assertTrue(r.out().startsWith("Usage: longnet") || r.out().startsWith("longnet "), r.out());
+        }
+        Result unknown = longnet("help", "attnd");
+        assertEquals(2, unknown.code(), "the JVM's exit status passes through the filter");
+        assertTrue(unknown.err().startsWith("longnet help: 'attnd' is not a command")
+                && unknown.err().strip().lines().count() == 1, unknown.err());
+    }
+
+    /**
+     * --quiet on a terminal (script(1) gives one): no JVM warning, and Ctrl-C (SIGINT to the job's process group)
+     * still brings the command's last line through the launcher's filter.
+     */
+    @Test
+    void quietOnATerminalPrintsNoJvmWarningAndKeepsTheInterruptLine() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(shell("command -v script").code() == 0, "script(1) is not installed");
+        Files.writeString(tmp.resolve("ctrl-c.sh"), String.join("\n",
+                "set -m",
+                "sleep 100 | bash $LONGNET stream --heads 2 --head-dim 4 --segments 16 --dilations 1 --threads 1 --in -"
+                        + " --out rows --state st --snapshot-every 8 --quiet &",
+                "job=$!",
+                "for i in $(seq 600); do [[ -e rows.partial ]] && break; sleep 0.1; done",
+                "kill -INT -- -$job",
+                "wait $job; echo \"exit $?\"", ""));
+        Result r = shell("script -qec \"LONGNET=$LONGNET bash ctrl-c.sh\" /dev/null");
+        String terminal = r.out() + r.err();
+        assertTrue(terminal.contains("longnet stream: interrupted") && terminal.contains("exit 130"), terminal);
+        assertFalse(terminal.contains("WARNING: Using incubator modules"), terminal);
     }
 
     @Test

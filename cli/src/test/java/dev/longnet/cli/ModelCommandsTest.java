@@ -33,6 +33,19 @@ class ModelCommandsTest {
     }
 
     @Test
+    void initTakesCountsAsOtherCommandsDo() throws Exception {
+        Path other = tmp.resolve("m2.safetensors");
+        Cli.Run run = Cli.run("model", "init", "--vocab", "2^8", "--dim", "2^4", "--heads", "2", "--layers", "2", "--ffn",
+                "2^5", "--segments", "2^3,2^5", "--dilations", "1,2", "--xpos", "--seed", "3", "--out", other.toString());
+        assertEquals(0, run.code(), run.toString());
+        assertEquals(-1L, Files.mismatch(model, other), "the same model as with plain numbers");
+        run = Cli.run("model", "init", "--vocab", "2^40", "--dim", "16", "--heads", "2", "--layers", "2", "--ffn", "32",
+                "--segments", "8", "--dilations", "1", "--out", tmp.resolve("x.safetensors").toString());
+        assertEquals(2, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains("'2^40' is not a valid count: too large"), run.err());
+    }
+
+    @Test
     void infoShowsTheConfiguration() {
         Cli.Run run = Cli.run("info", model.toString());
         assertEquals(0, run.code(), run.toString());
@@ -89,6 +102,36 @@ class ModelCommandsTest {
     }
 
     @Test
+    void generateTakesThePromptAsText() throws Exception {
+        Path prompt = tmp.resolve("p.txt");
+        Files.writeString(prompt, "Thé");
+        Cli.Run file = Cli.run("generate", "--model", model.toString(), "--prompt", prompt.toString(), "--max-new", "20",
+                "--threads", "1", "--quiet");
+        Cli.Run text = Cli.run("generate", "--model", model.toString(), "--prompt-text", "Thé", "--max-new", "20",
+                "--threads", "1", "--quiet");
+        assertEquals(0, text.code(), text.toString());
+        assertEquals(file.out(), text.out());
+        Path out = tmp.resolve("g.bin");
+        assertEquals(0, Cli.run("generate", "--model", model.toString(), "--prompt-text", "Thé", "--max-new", "20",
+                "--threads", "1", "--quiet", "--out", out.toString()).code());
+        assertEquals(20, Files.size(out), "the ids as bytes, the prompt's format");
+
+        Cli.Run both = Cli.run("generate", "--model", model.toString(), "--prompt", prompt.toString(), "--prompt-text",
+                "x", "--max-new", "1");
+        assertEquals(2, both.code(), both.toString());
+        assertTrue(both.oneErrorLine() && both.err().contains("--prompt FILE or --prompt-text TEXT"), both.err());
+        Cli.Run none = Cli.run("generate", "--model", model.toString(), "--max-new", "1");
+        assertEquals(2, none.code(), none.toString());
+    }
+
+    @Test
+    void generatedBytesArePrintableOnATerminal() {
+        byte[] bytes = {'a', '\n', 0x1b, '[', '2', 'J', 0x07, '\t', (byte) 0xc3, (byte) 0xa9, (byte) 0xff, '\\',
+                (byte) 0xe2, (byte) 0x82, 'b', (byte) 0xc0, (byte) 0x80, 0x7f};
+        assertEquals("a\n\\x1b[2J\\x07\té\\xff\\\\\\xe2\\x82b\\xc0\\x80\\x7f", GenerateCommand.printable(bytes));
+    }
+
+    @Test
     void tokensImportWritesAnLztThatScoresTheSame() throws Exception {
         Path lzt = tmp.resolve("t.lzt");
         Cli.Run run = Cli.run("tokens", "import", text.toString(), "--format", "bytes", "--out", lzt.toString(), "--chunk", "100");
@@ -98,6 +141,27 @@ class ModelCommandsTest {
         Cli.Run b = Cli.run("score", "--model", model.toString(), "--tokens", text.toString(), "--json", "--threads", "1");
         assertEquals(a.out().replaceAll("\"(tokens_per_second|seconds|peak_rss_bytes)\":[^,}]*", ""),
                 b.out().replaceAll("\"(tokens_per_second|seconds|peak_rss_bytes)\":[^,}]*", ""));
+    }
+
+    @Test
+    void tokensImportDetectsTheFormatAsScoreDoes() throws Exception {
+        Path ids = tmp.resolve("ids.i32");
+        TokenFile.write(ids, TokenFormat.I32, new int[]{70000, 1, 2, 3});
+        Path lzt = tmp.resolve("ids.lzt");
+        Cli.Run run = Cli.run("tokens", "import", ids.toString(), "--out", lzt.toString());
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().contains("4 tokens"), run.out());
+        int[] read = new int[4];
+        try (TokenFile f = TokenFile.open(lzt, null)) {
+            assertEquals(4, f.count());
+            f.read(0, read, 0, 4);
+        }
+        assertEquals(70000, read[0]);
+        Cli.Run text = Cli.run("tokens", "import", this.text.toString(), "--out", tmp.resolve("t.lzt").toString());
+        assertTrue(text.code() == 0 && text.out().contains("900 tokens"), text.toString());
+        Cli.Run again = Cli.run("tokens", "import", lzt.toString(), "--out", tmp.resolve("again.lzt").toString());
+        assertEquals(1, again.code(), again.toString());
+        assertTrue(again.oneErrorLine() && again.err().contains("is already an .lzt container"), again.err());
     }
 
     @Test

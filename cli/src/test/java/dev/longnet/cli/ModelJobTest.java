@@ -87,6 +87,22 @@ class ModelJobTest {
     }
 
     @Test
+    void statReadsAScoreState() throws Exception {
+        Path nll = interruptedScore(tokens("t.i32", false), tmp.resolve("nll.npy"));
+        Cli.Run stat = Cli.run("stat", nll.toString());                   // NLL-OUT finds its default state
+        assertEquals(0, stat.code(), stat.toString());
+        assertTrue(stat.out().startsWith(tmp.resolve("nll.npy.state") + ": score state, stopped"), stat.out());
+        assertTrue(stat.out().contains("tokens done      8,192 / 10,000 (81.9%) at the last snapshot"), stat.out());
+        Path state = tmp.resolve("nll.npy.state");
+        try (JobLock held = JobLock.acquire(state.resolve("lock"), state)) {
+            Cli.Run running = Cli.run("stat", state.toString(), "--json");
+            assertEquals(0, running.code(), running.toString());
+            assertTrue(running.out().contains("\"kind\":\"score\",\"state\":\"running\",\"pid\":"
+                    + ProcessHandle.current().pid()) && running.out().contains("\"tokensDone\":8192"), running.out());
+        }
+    }
+
+    @Test
     void scoreOfAnOutputHeldByAnotherRunIsRefused() throws Exception {
         Path nll = tmp.resolve("nll.npy");
         try (JobLock held = JobLock.acquire(tmp.resolve("nll.npy.run").resolve("lock"), nll)) {

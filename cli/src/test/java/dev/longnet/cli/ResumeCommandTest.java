@@ -98,6 +98,42 @@ class ResumeCommandTest {
         engine = o -> o.withKernel(new FailingKernel(failAt, failure));
     }
 
+    /** tokensPerSecond × seconds from a --json summary: the tokens' worth of work the run reports as its own. */
+    private static double ownTokens(String json) {
+        return number(json, "tokensPerSecond") * number(json, "seconds");
+    }
+
+    private static double number(String json, String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key + "\":([-0-9.eE]+)").matcher(json);
+        assertTrue(m.find(), key + " in " + json);
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void aResumedRunReportsItsOwnSpeed() {
+        Cli.Run fresh = attend(tmp.resolve("fresh.npy"), "--json");
+        assertEquals(0, fresh.code(), fresh.toString());
+        assertEquals(N, ownTokens(fresh.out()), N * 1e-9, "a fresh run computes all N tokens");
+
+        inject(40, () -> new UncheckedIOException(new IOException("No space left on device")));
+        assertEquals(1, attend(out).code());
+        engine = UnaryOperator.identity();
+        Cli.Run resumed = attend(out, "--json");
+        assertEquals(0, resumed.code(), resumed.toString());
+        assertTrue(resumed.out().contains("\"tokens\":" + N), resumed.out());
+        double own = ownTokens(resumed.out());
+        assertTrue(own > 0 && own < 0.9 * N, "the resumed run's speed counts only its own work: " + own + " of " + N);
+        assertEquals(Math.round(own), own, 1e-6 * N, "a whole number of tokens' worth");
+
+        inject(40, () -> new UncheckedIOException(new IOException("No space left on device")));
+        assertEquals(1, attend(tmp.resolve("again.npy")).code());
+        engine = UnaryOperator.identity();
+        Cli.Run human = attend(tmp.resolve("again.npy"));
+        assertEquals(0, human.code(), human.toString());
+        assertTrue(human.err().contains("units were done by an earlier run; the speed counts this run's work, "),
+                human.err());
+    }
+
     @Test
     void aFullDiskIsOneLineKeepsThePartialRunAndTheSameCommandResumes() throws IOException {
         byte[] expected = uninterrupted();

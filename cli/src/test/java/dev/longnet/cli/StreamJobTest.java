@@ -63,6 +63,23 @@ class StreamJobTest {
     }
 
     @Test
+    void statReadsAStreamState() throws Exception {
+        Path state = tmp.resolve("st");
+        interrupted(tmp.resolve("rows"), state);
+        Cli.Run stat = Cli.run("stat", state.toString());
+        assertEquals(0, stat.code(), stat.toString());
+        assertTrue(stat.out().startsWith(state + ": stream state, stopped (no process holds it; run the same stream"
+                + " command to resume"), stat.out());
+        assertTrue(stat.out().contains("tokens done      100 at the last snapshot"), stat.out());
+        Cli.Run json = Cli.run("stat", state.toString(), "--json");
+        assertTrue(json.out().startsWith("{\"dir\":") && json.out().contains("\"state\":\"stopped\"")
+                && json.out().contains("\"tokensDone\":100"), json.out());
+        Cli.Run nothing = Cli.run("stat", tmp.resolve("nowhere").toString());
+        assertEquals(1, nothing.code(), nothing.toString());
+        assertTrue(nothing.oneErrorLine() && nothing.err().contains("no run here"), nothing.err());
+    }
+
+    @Test
     void anInputThatIsTheOutputIsRefusedWithOrWithoutForce() throws Exception {
         byte[] before = Files.readAllBytes(tokens);
         for (String[] extra : new String[][]{{}, {"--force"}}) {

@@ -51,10 +51,12 @@ public final class AttentionJob {
                     JobPlan.spaceNeeded(inputs, request.outputType(), schedule));
             RunDirectory run = RunDirectory.open(plan, RunFiles.lock(request.out()));
             TimedLog timed = new TimedLog(run);
+            ResumedWork resumed = new ResumedWork();
             try {
                 // Last, once nothing else opens the inputs: closing any descriptor of a file drops this process's locks.
                 for (NpyFile input : new NpyFile[]{qf, kf, vf}) input.lockShared();
-                DilatedAttention.Options journaled = options.withUnitLog(timed).withListener(run.listener(options.listener()));
+                DilatedAttention.Options journaled = options.withUnitLog(resumed.log(timed))
+                        .withListener(resumed.listener(run.listener(options.listener())));
                 try (DilatedAttention attention = new DilatedAttention(config, journaled)) {
                     attention.attend(schedule, qf, kf, vf, run.accumulator(), run.lseScratch());
                 }
@@ -66,7 +68,8 @@ public final class AttentionJob {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             return new AttentionResult(inputs.n(), inputs.heads(), inputs.headDim(), seconds, config.flops(inputs.n()),
-                    options.kernel().name(), request.outputType(), run.unitsTotal(), run.unitsResumed(), timed.nanos / 1e9);
+                    options.kernel().name(), request.outputType(), run.unitsTotal(), run.unitsResumed(), timed.nanos / 1e9,
+                    resumed.tokens);
         }
     }
 
@@ -119,6 +122,48 @@ public final class AttentionJob {
     }
 
     /** Counts the time the run directory spends on each unit's begin and end (before-images, forces, journal). */
+    /**
+     * The tokens' worth of work of the units an earlier run completed: the progress each skipped unit reports (a
+     * unit the log says is complete is followed by exactly one progress report, on the same thread).
+     */
+    private static final class ResumedWork {
+        long tokens;
+        private long lastTokens;
+        private boolean skipping;
+
+        UnitLog log(UnitLog log) {
+            return new UnitLog() {
+                @Override
+                public long completed(Schedule.Unit unit) {
+                    long tiles = log.completed(unit);
+                    skipping = tiles >= 0;
+                    return tiles;
+                }
+
+                @Override
+                public void begin(Schedule.Unit unit, dev.longnet.storage.RowWindow out,
+                                  dev.longnet.storage.RowWindow lse) throws IOException {
+                    log.begin(unit, out, lse);
+                }
+
+                @Override
+                public void end(Schedule.Unit unit, long tiles, dev.longnet.storage.RowWindow out,
+                                dev.longnet.storage.RowWindow lse) throws IOException {
+                    log.end(unit, tiles, out, lse);
+                }
+            };
+        }
+
+        Progress.Listener listener(Progress.Listener downstream) {
+            return p -> {
+                if (skipping) tokens += p.tokensDone() - lastTokens;
+                skipping = false;
+                lastTokens = p.tokensDone();
+                downstream.onProgress(p);
+            };
+        }
+    }
+
     private static final class TimedLog implements UnitLog {
         private final UnitLog log;
         long nanos;

@@ -139,7 +139,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
             journal = RunJournal.open(files.journal());
         } catch (TensorFormatException e) {
             throw new RunConflictException(files.directory() + ": the run's journal is unreadable (" + e.getMessage()
-                    + "); use --restart to start over");
+                    + ")", true);
         }
         NpyFile accFile = null;
         NpyFile lseFile = null;
@@ -156,8 +156,8 @@ final class RunDirectory implements UnitLog, AutoCloseable {
             long[] shape = plan.outputShape();
             if (!Arrays.equals(accFile.shape(), shape) || accFile.dtype() != rowsType(plan) || lseFile != null
                     && (!Arrays.equals(lseFile.shape(), new long[]{shape[0], shape[1]}) || lseFile.dtype() != DType.F32)) {
-                throw new RunConflictException(files.directory() + ": the partial output does not have the run's shape;"
-                        + " use --restart to start over");
+                throw new RunConflictException(files.directory() + ": the partial output does not have the run's shape",
+                        true);
             }
             List<RunJournal.Entry> done = new ArrayList<>();
             List<RunJournal.Entry> begun = new ArrayList<>();             // BEGIN records without their DONE yet
@@ -171,7 +171,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
                         if (expected == null || !sameUnit(expected, e)) {
                             throw new RunConflictException(files.directory() + ": the journal does not follow the run's"
                                     + " schedule (a DONE record for pass " + e.pass() + " unit " + e.unit()
-                                    + " is out of order); use --restart to start over");
+                                    + " is out of order)", true);
                         }
                         done.add(e);
                         begun.removeIf(b -> b.pass() == e.pass() && b.unit() == e.unit());
@@ -250,7 +250,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
                 throw new RunConflictException(files.directory() + ": the partial output does not match the journal"
                         + " (pass " + e.pass() + " unit " + e.unit() + ", rows " + e.firstRow() + ".."
                         + (e.firstRow() + e.rows() - 1) + ", fails its checksum): it was changed, or lost by the"
-                        + " disk; use --restart to start over");
+                        + " disk", true);
             }
         }
     }

@@ -58,8 +58,7 @@ final class RunIdentity {
                 case "output" -> "the output type changed since the run started (was " + was + ", now " + is + ")";
                 default -> "it was written by another version (" + was + ")";
             };
-            throw new RunConflictException("cannot resume the run in " + dir + ": " + what
-                    + "; use --restart to start over");
+            throw new RunConflictException("cannot resume the run in " + dir + ": " + what, true);
         }
     }
 }

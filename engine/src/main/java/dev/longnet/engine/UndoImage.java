@@ -53,7 +53,7 @@ final class UndoImage implements AutoCloseable {
 
     private RunConflictException damaged(Schedule.Unit unit) {
         return new RunConflictException(file.getParent() + ": the saved rows of the interrupted " + unit + " are"
-                + " missing or damaged, so it cannot be redone; use --restart to start over");
+                + " missing or damaged, so it cannot be redone", true);
     }
 
     @Override

@@ -80,8 +80,11 @@ class AttentionJobTest {
         write(50, DType.F32, new Random(7));
         Path out = dir.resolve("out.npy");
         Files.writeString(out, "precious");
-        assertThrows(FileAlreadyExistsException.class, () -> AttentionJob.run(config, DilatedAttention.Options.defaults(),
-                dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), out, DType.F32, false));
+        FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class, () -> AttentionJob.run(config,
+                DilatedAttention.Options.defaults(), dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy"), out,
+                DType.F32, false));
+        assertTrue(e instanceof dev.longnet.engine.job.OutputExistsException, e.toString());
+        assertEquals(out + ": output exists", e.getMessage(), "the library names no command-line flag");
         assertEquals("precious", Files.readString(out));
         AttentionJob.run(config, DilatedAttention.Options.defaults(), dir.resolve("q.npy"), dir.resolve("k.npy"),
                 dir.resolve("v.npy"), out, DType.F32, true);

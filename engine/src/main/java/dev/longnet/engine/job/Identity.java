@@ -90,8 +90,7 @@ public final class Identity {
             } else {
                 what = name + " changed since the run started (was " + was + ", now " + is + ")";
             }
-            throw new JobConflictException("cannot resume the run in " + where + ": " + what
-                    + "; use --restart to start over");
+            throw new JobConflictException("cannot resume the run in " + where + ": " + what, true);
         }
     }
 }

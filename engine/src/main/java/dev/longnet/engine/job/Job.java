@@ -149,7 +149,7 @@ public final class Job implements AutoCloseable {
                         || file.startsWith(real.resolveSibling(real.getFileName() + ".state"))) {
                     throw new IllegalArgumentException(in + " is the output " + out + " or one of its working files"
                             + " (OUT.partial, OUT.run/, OUT.state/, OUT.cluster/); the run would overwrite it" + (force ? ", and"
-                            + " --force does not allow that" : "") + ": give the output another name");
+                            + " forcing does not allow that" : "") + ": give the output another name");
                 }
             }
             List<Path> dirs = new ArrayList<>(work);
@@ -213,11 +213,11 @@ public final class Job implements AutoCloseable {
         }
         if (Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(out)) {
             throw new FileAlreadyExistsException(out.toString(), null, "exists and is not a regular file (a device,"
-                    + " a pipe or a dangling link); the output must be a regular file, and --force replaces nothing"
-                    + " else");
+                    + " a pipe or a dangling link); the output must be a regular file, and nothing else is ever"
+                    + " replaced");
         }
         if (Files.exists(out) && !overwrite) {
-            throw new FileAlreadyExistsException(out.toString(), null, "output exists (use --force to replace it)");
+            throw new OutputExistsException(out);
         }
     }
 

@@ -126,6 +126,31 @@ public final class JobLock implements AutoCloseable {
         }
     }
 
+    /**
+     * The pid of the live process that holds the lock in {@code lockFile}, or empty when none does (no such file,
+     * or a lock file left by a run that ended). For watchers such as {@code stat}: it takes and at once releases a
+     * shared lock on the file when it is free, so a run starting at that instant could be refused once.
+     */
+    public static java.util.OptionalLong holder(Path lockFile) throws IOException {
+        Path file = lockFile.toAbsolutePath().normalize();
+        if (HELD.contains(file)) return java.util.OptionalLong.of(ProcessHandle.current().pid());
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            FileLock probe = channel.tryLock(0, Long.MAX_VALUE, true);
+            if (probe != null) {
+                probe.release();
+                return java.util.OptionalLong.empty();
+            }
+            String pid = holder(channel);
+            try {
+                return java.util.OptionalLong.of(Long.parseLong(pid));
+            } catch (NumberFormatException e) {
+                return java.util.OptionalLong.of(-1);   // held, by a process that has not written its pid yet
+            }
+        } catch (NoSuchFileException e) {
+            return java.util.OptionalLong.empty();
+        }
+    }
+
     /** The lock file. */
     public Path file() { return file; }
 

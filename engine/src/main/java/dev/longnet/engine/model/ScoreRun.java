@@ -56,7 +56,26 @@ public final class ScoreRun {
         public double tokensPerSecond() { return (tokens - resumedFrom) / seconds; }
     }
 
+    /**
+     * What a state directory holds: its last snapshot, taken after {@code position} of the run's {@code tokens}
+     * tokens, in {@code snapshot} (a directory).
+     */
+    public record Saved(long position, long tokens, Path snapshot) { }
+
     private ScoreRun() { }
+
+    /** The last snapshot in a score run's state directory, or null when it holds none. */
+    public static Saved saved(Path stateDir) throws IOException {
+        Path snapshot = current(stateDir);
+        if (snapshot == null) return null;
+        Properties run = load(snapshot.resolve(RUN));
+        try {
+            return new Saved(Long.parseLong(run.getProperty("position", "0")), Long.parseLong(run.getProperty("tokens", "0")),
+                    snapshot);
+        } catch (NumberFormatException e) {
+            throw new IOException(snapshot.resolve(RUN) + ": damaged (position or tokens is not a number)");
+        }
+    }
 
     public static Result run(LongNetModel model, TokenFile tokens, Options o, LongConsumer progress) throws IOException {
         return run(model, tokens, o, null, progress);
@@ -86,8 +105,8 @@ public final class ScoreRun {
                 identity.requireSame(o.stateDir(), recorded, JOB);
             }
             if (!Long.toString(n).equals(run.getProperty("tokens")) || !c.toJson().equals(run.getProperty("config"))) {
-                throw new IllegalArgumentException(o.stateDir() + " holds the state of another run (other tokens or "
-                        + "model); use --restart to start over");
+                throw new dev.longnet.engine.job.JobConflictException(o.stateDir() + " holds the state of another run"
+                        + " (other tokens or model)", true);
             }
             position = Long.parseLong(run.getProperty("position"));
             sum = Double.longBitsToDouble(Long.parseLong(run.getProperty("nllSumBits")));
