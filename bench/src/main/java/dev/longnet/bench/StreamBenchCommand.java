@@ -152,7 +152,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     .put("usPerToken", streamSeconds / tokens * 1e6).put("gflops", gflops).put("peakGflops", peak)
                     .put("fractionOfPeak", gflops / peak).put("stateBytes", stateBytes).put("peakRssBytes", peakRss)
                     .put("checksum", Long.toHexString(sampler.crc.getValue())).put("sampledRows", sampled.length)
-                    .put("maxAbsError", error).put("config", config).put("dtype", type.name())
+                    .put("maxAbsError", error).put("config", config).put("dtype", type.label())
                     .put("threads", threads).put("snapshotBytes", snapshotBytes).put("snapshotPayloadBytes", snapshotRaw)
                     .put("snapshotSeconds", snapshotSeconds).put("warmupTokens", warmupTokens)
                     .put("warmupSeconds", warmupSeconds));

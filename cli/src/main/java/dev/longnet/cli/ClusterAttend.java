@@ -35,12 +35,12 @@ final class ClusterAttend {
             for (int l = 0; l < sent.length; l++) {
                 Level level = levels.levels().get(l);
                 levelList.add(Json.object().put("segment", level.segmentLength()).put("dilation", level.dilation())
-                        .put("sent_bytes", sent[l]).put("received_bytes", received[l]));
+                        .put("sentBytes", sent[l]).put("receivedBytes", received[l]));
             }
             return Json.object().put("output", result.output()).put("members", result.members())
-                    .put("blocks", result.plan().blocks()).put("block_rows", result.plan().blockRows())
-                    .put("seconds", result.seconds()).put("stages_resumed", result.stagesSkipped())
-                    .put("levels", levelList);
+                    .put("blocks", result.plan().blocks()).put("blockRows", result.plan().blockRows())
+                    .put("seconds", result.seconds()).put("stagesResumed", result.stagesSkipped())
+                    .put("levels", levelList).put("config", levels);
         }
     }
 

@@ -36,6 +36,9 @@ final class ConvertCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "IN", description = "The checkpoint (.pt or .pth).")
     Path in;
 
+    @Option(names = "--json", description = "The summary as one JSON object on stdout.")
+    boolean json;
+
     @Option(names = "--out", required = true, paramLabel = "OUT", description = "The .safetensors file to write.")
     Path out;
 
@@ -74,6 +77,13 @@ final class ConvertCommand extends BaseCommand {
                 throw job.failure(e, out);
             }
             job.completed();
+            if (json) {
+                dev.longnet.storage.Json.Obj dtypes = dev.longnet.storage.Json.object();
+                counts.forEach((dtype, count) -> dtypes.put(dtype.label(), count));
+                result(dev.longnet.storage.Json.object().put("out", out.toString()).put("from", in.toString())
+                        .put("tensors", file.names().size()).put("dtypes", dtypes).put("bytes", Files.size(out)).toString());
+                return 0;
+            }
             result(String.format(Locale.ROOT, "%s: %d tensor%s (%s), %d bytes (%s), from %s", out, file.names().size(),
                     file.names().size() == 1 ? "" : "s",
                     counts.entrySet().stream().map(e -> e.getValue() + " " + e.getKey().name().toLowerCase(Locale.ROOT))

@@ -125,7 +125,7 @@ final class EncodeCommand extends BaseCommand {
             long peak = ProcSelf.peakRssBytes();
             if (json) {
                 result(Json.object().put("rows", n).put("dim", config.dim()).put("layers", config.layers())
-                        .put("seconds", seconds).put("rows_per_second", n / seconds).put("peak_rss_bytes", peak).toString());
+                        .put("seconds", seconds).put("rowsPerSecond", n / seconds).put("peakRssBytes", peak).toString());
             } else {
                 result(String.format(Locale.ROOT, "%,d rows -> %s (%d, %d) in %.2f s (%,.0f rows/s), peak RSS %s", n, out, n,
                         config.dim(), seconds, n / seconds, Disk.human(peak)));

@@ -82,7 +82,7 @@ final class GenCommand extends BaseCommand {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         long peak = ProcSelf.peakRssBytes();
-        String type = dtype.name().toLowerCase(Locale.ROOT);
+        String type = dtype.label();
         if (json) {
             result(Json.object().put("tokens", n).put("seconds", seconds).put("tokensPerSecond", n / seconds)
                     .put("bytes", bytes).put("peakRssBytes", peak).put("dtype", type).put("seed", seed)

@@ -1,5 +1,7 @@
 package dev.longnet.cli;
 
+import dev.longnet.storage.Json;
+
 import dev.longnet.engine.job.Job;
 import dev.longnet.engine.job.MemoryBudget;
 import dev.longnet.engine.model.LayerAttention;
@@ -41,6 +43,9 @@ final class GenerateCommand extends BaseCommand {
     int topK;
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed for sampling (default 0).")
     long seed;
+    @Option(names = "--json", description = "The summary as one JSON object on stdout.")
+    boolean json;
+
     @Option(names = "--out", paramLabel = "FILE", description = "Where to write the generated ids (the prompt's format).")
     Path out;
     @Mixin
@@ -128,7 +133,17 @@ final class GenerateCommand extends BaseCommand {
                 throw job.failure(e, out);
             }
         }
-        if (vocab == 256) {
+        if (json) {
+            Json.Obj summary = Json.object().put("promptTokens", n).put("generatedTokens", generated.length)
+                    .put("seconds", seconds).put("tokensPerSecond", generated.length / seconds)
+                    .put("tokens", java.util.Arrays.stream(generated).asLongStream().toArray());
+            if (vocab == 256) {
+                byte[] text = new byte[generated.length];
+                for (int i = 0; i < text.length; i++) text[i] = (byte) generated[i];
+                summary.put("text", new String(text, StandardCharsets.UTF_8));
+            }
+            result(summary.put("out", out == null ? null : out.toString()).toString());
+        } else if (vocab == 256) {
             byte[] text = new byte[generated.length];
             for (int i = 0; i < text.length; i++) text[i] = (byte) generated[i];
             // On a terminal, bytes that would move the cursor, ring or change colours are shown escaped.

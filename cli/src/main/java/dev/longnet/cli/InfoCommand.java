@@ -19,7 +19,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
+import dev.longnet.storage.Json;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** longnet info: what a tensor file holds, from its header alone. */
@@ -36,12 +38,16 @@ final class InfoCommand extends BaseCommand {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = ".npy, .safetensors, .pt or .pth files.")
     List<Path> files;
 
+    @Option(names = "--json", description = "One JSON object per file on stdout (one line each).")
+    boolean json;
+
     @Override
     protected int execute() {
         int status = 0;
         for (Path file : files) {
             try {
-                describe(file);
+                if (json) out().println(describeJson(file));
+                else describe(file);
             } catch (IOException | RuntimeException e) {
                 err().println(spec.qualifiedName() + ": " + Errors.describe(e));
                 err().flush();
@@ -77,11 +83,8 @@ final class InfoCommand extends BaseCommand {
                     ckpt == null || ckpt.stateDictKey().isEmpty() ? "" : " (state dict under \"" + ckpt.stateDictKey() + "\")",
                     size);
             Map<String, String> metadata = st.metadata();
-            if (metadata.containsKey(ModelConfig.METADATA_KEY)) {
-                ModelConfig config = ModelFile.config(st);
-                out().printf(Locale.ROOT, "  model: LongNet decoder, %s, %,d parameters%n", config, config.parameterCount());
-            }
-            describeEncoder(dev.longnet.engine.encoder.ShapedTensors.of(st));
+            String model = model(st);
+            if (model != null) out().println("  model: " + model);
             if (!metadata.isEmpty()) {
                 out().println("  __metadata__: " + metadata.entrySet().stream()
                         .map(e -> printable(e.getKey()) + "=" + printable(e.getValue())).collect(Collectors.joining(", ")));
@@ -100,25 +103,71 @@ final class InfoCommand extends BaseCommand {
         }
     }
 
-    /** A GigaPath slide encoder's or a bare LongNet encoder's architecture, when the tensors are one. */
-    private void describeEncoder(dev.longnet.engine.encoder.ShapedTensors source) throws IOException {
+    /** A LongNet decoder's, a GigaPath slide encoder's or a bare LongNet encoder's description, or null. */
+    private static String model(TensorFile st) throws IOException {
+        if (st.metadata().containsKey(ModelConfig.METADATA_KEY)) {
+            ModelConfig config = ModelFile.config(st);
+            return String.format(Locale.ROOT, "LongNet decoder, %s, %,d parameters", config, config.parameterCount());
+        }
+        dev.longnet.engine.encoder.ShapedTensors source = dev.longnet.engine.encoder.ShapedTensors.of(st);
         boolean slide = source.names().stream().anyMatch(n -> n.endsWith("patch_embed.proj.weight"));
         boolean encoder = !slide && source.names().stream().anyMatch(n -> n.endsWith("layers.0.ffn.fc1.weight"))
                 && source.names().stream().noneMatch(n -> n.endsWith("embed_tokens.weight"));
         try {
             if (slide) {
                 SlideEncoder.Architecture a = SlideEncoder.inspect(source);
-                out().printf(Locale.ROOT, "  model: GigaPath slide encoder %s; attention: 16 heads, segments %s,"
-                        + " dilations 1,2,4,8,16, semantics: torchscale%n", a, Arrays.stream(SlideEncoder.segmentLengths(262144, 256))
+                return String.format(Locale.ROOT, "GigaPath slide encoder %s; attention: 16 heads, segments %s,"
+                        + " dilations 1,2,4,8,16, semantics: torchscale", a, Arrays.stream(SlideEncoder.segmentLengths(262144, 256))
                         .mapToObj(Long::toString).collect(Collectors.joining(",")));
             } else if (encoder) {
                 EncoderFile e = EncoderFile.inspect(source);
-                out().printf(Locale.ROOT, "  model: LongNet encoder, dim %d, %d layers, ffn %d%s%s; semantics: torchscale%n",
+                return String.format(Locale.ROOT, "LongNet encoder, dim %d, %d layers, ffn %d%s%s; semantics: torchscale",
                         e.dim(), e.layers(), e.ffnDim(), e.finalNorm() ? ", final layer_norm" : "",
                         e.prefix().isEmpty() ? "" : ", tensors under '" + printable(e.prefix()) + "'");
             }
         } catch (IllegalArgumentException bad) {
-            out().println("  model: " + printable(bad.getMessage()));
+            return printable(bad.getMessage());
+        }
+        return null;
+    }
+
+    /** The same facts as {@link #describe}, as one JSON object. */
+    private static String describeJson(Path file) throws IOException {
+        Disk.requireRegularFile(file);
+        Json.Obj o = Json.object().put("file", file.toString()).put("fileBytes", Files.size(file));
+        if (isNpy(file)) {
+            try (NpyFile npy = NpyFile.open(file)) {
+                return o.put("format", "npy").put("shape", npy.shape()).put("dtype", npy.dtype().label())
+                        .put("dataBytes", npy.dataBytes()).toString();
+            }
+        }
+        if (TokenFormat.detect(file) == TokenFormat.LZT) {
+            try (TokenFile lzt = TokenFile.open(file, TokenFormat.LZT)) {
+                return o.put("format", "lzt").put("tokens", lzt.count()).put("tokenBytes", lzt.width()).toString();
+            }
+        }
+        try (TensorFile st = TensorFile.open(file)) {
+            TorchCheckpoint ckpt = st instanceof TorchCheckpoint t ? t : null;
+            o.put("format", ckpt == null ? st.format() : "torch checkpoint");
+            if (ckpt != null && !ckpt.stateDictKey().isEmpty()) o.put("stateDictKey", ckpt.stateDictKey());
+            o.put("model", model(st));
+            Json.Obj metadata = Json.object();
+            st.metadata().forEach(metadata::put);
+            o.put("metadata", metadata);
+            List<Object> tensors = new java.util.ArrayList<>();
+            for (String name : st.names()) {
+                TensorFile.Info t = st.info(name);
+                tensors.add(Json.object().put("name", name).put("shape", t.shape()).put("dtype", t.dtype().label())
+                        .put("bytes", t.byteSize()));
+            }
+            o.put("tensors", tensors);
+            if (ckpt != null) {
+                o.put("otherEntries", List.copyOf(ckpt.values().keySet()));
+                Json.Obj skipped = Json.object();
+                ckpt.skipped().forEach(skipped::put);
+                o.put("skipped", skipped);
+            }
+            return o.toString();
         }
     }
 

@@ -63,6 +63,9 @@ final class ModelCommand extends BaseCommand {
         long seed;
         @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32", description = "Stored type: f32, f16 or bf16 (default f32).")
         String dtype;
+        @Option(names = "--json", description = "The summary as one JSON object on stdout.")
+        boolean json;
+
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .safetensors file to write.")
         Path out;
         @picocli.CommandLine.Mixin
@@ -96,6 +99,15 @@ final class ModelCommand extends BaseCommand {
                 } catch (java.io.IOException e) {
                     throw job.failure(e, out);
                 }
+            }
+            if (json) {
+                result(dev.longnet.storage.Json.object().put("out", out.toString()).put("vocab", config.vocabSize())
+                        .put("dim", config.embedDim()).put("heads", config.heads()).put("layers", config.layers())
+                        .put("ffn", config.ffnDim()).put("segments", config.segmentLength())
+                        .put("dilations", java.util.Arrays.stream(config.dilatedRatio()).asLongStream().toArray())
+                        .put("xpos", config.xpos()).put("semantics", config.semantics().name().toLowerCase(Locale.ROOT))
+                        .put("parameters", config.parameterCount()).put("dtype", type.label()).toString());
+                return 0;
             }
             result(String.format(Locale.ROOT, "%s: %s, %,d parameters, %s", out, config, config.parameterCount(),
                     type.name().toLowerCase(Locale.ROOT)));

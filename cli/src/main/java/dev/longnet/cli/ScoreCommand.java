@@ -90,10 +90,10 @@ final class ScoreCommand extends BaseCommand {
         if (r.resumedFrom() > 0) note("resumed at token " + r.resumedFrom());
         long peak = ProcSelf.peakRssBytes();
         if (json) {
-            result(Json.object().put("tokens", r.tokens()).put("predictions", r.predictions()).put("mean_nll", r.meanNll())
-                    .put("bits_per_token", r.bitsPerToken()).put("tokens_per_second", r.tokensPerSecond())
-                    .put("seconds", r.seconds()).put("resumed_from", r.resumedFrom()).put("state_bytes", r.stateBytes())
-                    .put("peak_rss_bytes", peak).toString());
+            result(Json.object().put("tokens", r.tokens()).put("predictions", r.predictions()).put("meanNll", r.meanNll())
+                    .put("bitsPerToken", r.bitsPerToken()).put("tokensPerSecond", r.tokensPerSecond())
+                    .put("seconds", r.seconds()).put("resumedFrom", r.resumedFrom()).put("stateBytes", r.stateBytes())
+                    .put("peakRssBytes", peak).toString());
         } else {
             result(String.format(Locale.ROOT, "%,d tokens, mean NLL %.4f nats, %.4f bits/token, %,.0f tokens/s "
                     + "(%.1f s), attention state %s, peak RSS %s", r.tokens(), r.meanNll(), r.bitsPerToken(),

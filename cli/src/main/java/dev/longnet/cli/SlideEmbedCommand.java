@@ -102,11 +102,11 @@ final class SlideEmbedCommand extends BaseCommand {
         long peak = ProcSelf.peakRssBytes();
         if (json) {
             result(Json.object().put("tiles", r.tiles()).put("dim", slide.config().dim()).put("layers", slide.config().layers())
-                    .put("architecture", slide.architecture().name()).put("global_pool", globalPool)
-                    .put("seconds", r.seconds()).put("tiles_per_second", r.tiles() / r.seconds())
-                    .put("row_seconds", r.timings().rowSeconds()).put("attention_seconds", r.timings().attentionSeconds())
-                    .put("weight_gflops_per_second", slide.config().weightFlopsPerToken() * (r.tiles() + 1) / r.timings().rowSeconds() / 1e9)
-                    .put("peak_rss_bytes", peak).put("out", out.toString()).toString());
+                    .put("architecture", slide.architecture().name()).put("globalPool", globalPool)
+                    .put("seconds", r.seconds()).put("tilesPerSecond", r.tiles() / r.seconds())
+                    .put("rowSeconds", r.timings().rowSeconds()).put("attentionSeconds", r.timings().attentionSeconds())
+                    .put("weightGflopsPerSecond", slide.config().weightFlopsPerToken() * (r.tiles() + 1) / r.timings().rowSeconds() / 1e9)
+                    .put("peakRssBytes", peak).put("out", out.toString()).toString());
         } else {
             result(String.format(Locale.ROOT, "%,d tiles -> %s (1, %d) in %.2f s (%,.0f tiles/s), peak RSS %s", r.tiles(), out,
                     slide.config().dim(), r.seconds(), r.tiles() / r.seconds(), Disk.human(peak)));
@@ -154,7 +154,7 @@ final class SlideEmbedCommand extends BaseCommand {
         long peak = ProcSelf.peakRssBytes();
         if (json) {
             result(Json.object().put("slides", names.size()).put("embedded", done).put("skipped", skipped).put("failed", failed)
-                    .put("tiles", tileCount).put("seconds", seconds).put("peak_rss_bytes", peak).toString());
+                    .put("tiles", tileCount).put("seconds", seconds).put("peakRssBytes", peak).toString());
         } else {
             result(String.format(Locale.ROOT, "%d slides: %d embedded, %d skipped (done earlier), %d failed; %,d tiles in "
                     + "%.2f s, peak RSS %s", names.size(), done, skipped, failed, tileCount, seconds, Disk.human(peak)));

@@ -220,10 +220,21 @@ final class StatCommand extends BaseCommand {
 
     private static String json(Path dir, CountersFile.Snapshot s, String status) {
         Json.Obj counters = Json.object();
-        for (CountersFile.Counter c : s.counters()) counters.put(c.label(), c.value());
+        for (CountersFile.Counter c : s.counters()) counters.put(camelCase(c.label()), c.value());
         return Json.object().put("dir", dir.toString()).put("state", status).put("pid", s.pid())
                 .put("startMillis", s.startMillis()).put("heartbeatMillis", s.heartbeatMillis())
                 .put("counters", counters).toString();
+    }
+
+    /** A counter's label as a JSON name, camelCase like every other field: "tokens done" is "tokensDone". */
+    static String camelCase(String label) {
+        String[] words = label.strip().split("[^A-Za-z0-9]+");
+        StringBuilder name = new StringBuilder(words[0].toLowerCase(Locale.ROOT));
+        for (int i = 1; i < words.length; i++) {
+            if (words[i].isEmpty()) continue;
+            name.append(Character.toUpperCase(words[i].charAt(0))).append(words[i].substring(1).toLowerCase(Locale.ROOT));
+        }
+        return name.toString();
     }
 
     private static String bytes(long value) { return value < 0 ? "unknown" : Disk.human(value); }

@@ -31,7 +31,7 @@ final class Summary {
                 .put("backend", backend)
                 .put("kernel", r.kernel())
                 .put("threads", threads)
-                .put("outputDtype", r.outputType().name().toLowerCase(Locale.ROOT))
+                .put("outputDtype", r.outputType().label())
                 .put("units", r.unitsTotal())
                 .put("unitsResumed", r.unitsResumed())
                 .put("journalSeconds", r.journalSeconds())

@@ -29,6 +29,9 @@ final class TokensCommand extends BaseCommand {
         @Option(names = "--format", paramLabel = "FORMAT", description = "bytes, u16, i32 or npy (default: detected"
                 + " from the magic bytes and the extension, as score does).")
         String format;
+        @Option(names = "--json", description = "The summary as one JSON object on stdout.")
+        boolean json;
+
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .lzt file to write.")
         Path out;
         @picocli.CommandLine.Mixin
@@ -65,6 +68,13 @@ final class TokensCommand extends BaseCommand {
             }
             double decode = (System.nanoTime() - t1) / 1e9;
             long inBytes = Files.size(file);
+            if (json) {
+                result(dev.longnet.storage.Json.object().put("out", out.toString()).put("tokens", count)
+                        .put("inputBytes", inBytes).put("outputBytes", written).put("ratio", (double) inBytes / written)
+                        .put("encodeMegabytesPerSecond", inBytes / 1e6 / encode)
+                        .put("decodeTokensPerSecond", count / decode).toString());
+                return 0;
+            }
             result(String.format(Locale.ROOT, "%s: %,d tokens, %s -> %s (ratio %.2f), encode %.1f MB/s, decode %,.0f "
                     + "tokens/s", out, count, Disk.human(inBytes), Disk.human(written), (double) inBytes / written,
                     inBytes / 1e6 / encode, count / decode));

@@ -64,7 +64,7 @@ class ModelCommandsTest {
         assertEquals(899, values.length);
         double sum = 0;
         for (double v : values) sum += v;
-        assertTrue(run.out().contains("\"mean_nll\":" + (sum / 899)), run.out() + " vs " + sum / 899);
+        assertTrue(run.out().contains("\"meanNll\":" + (sum / 899)), run.out() + " vs " + sum / 899);
         assertTrue(Files.notExists(tmp.resolve("nll.npy.state")));
     }
 
@@ -139,8 +139,8 @@ class ModelCommandsTest {
         assertTrue(run.out().contains("900 tokens"), run.out());
         Cli.Run a = Cli.run("score", "--model", model.toString(), "--tokens", lzt.toString(), "--json", "--threads", "1");
         Cli.Run b = Cli.run("score", "--model", model.toString(), "--tokens", text.toString(), "--json", "--threads", "1");
-        assertEquals(a.out().replaceAll("\"(tokens_per_second|seconds|peak_rss_bytes)\":[^,}]*", ""),
-                b.out().replaceAll("\"(tokens_per_second|seconds|peak_rss_bytes)\":[^,}]*", ""));
+        assertEquals(a.out().replaceAll("\"(tokensPerSecond|seconds|peakRssBytes)\":[^,}]*", ""),
+                b.out().replaceAll("\"(tokensPerSecond|seconds|peakRssBytes)\":[^,}]*", ""));
     }
 
     @Test

@@ -31,6 +31,9 @@ public enum DType {
 
     public String safetensorsName() { return safetensorsName; }
 
+    /** The name commands take and print: "f32", "f16", "bf16". */
+    public String label() { return name().toLowerCase(java.util.Locale.ROOT); }
+
     /** The element at index (in elements, not bytes) of a little-endian segment, widened to float. */
     public float get(MemorySegment s, long index) {
         return switch (this) {
