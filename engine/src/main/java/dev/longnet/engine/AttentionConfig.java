@@ -329,10 +329,16 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         }
     }
 
+    /**
+     * Builds a configuration. The levels, the heads and the head dimension have no defaults: a shape the caller did
+     * not state would attend data of another shape without a word. Not thread-safe; the configuration it builds is
+     * an immutable record, safe to share.
+     */
     public static final class Builder {
+        private static final int UNSET = Integer.MIN_VALUE;
         private List<Level> levels = List.of();
-        private int heads = 1;
-        private int headDim = 64;
+        private int heads = UNSET;
+        private int headDim = UNSET;
         private boolean causal;
         private HeadOffsetRule offsetRule = HeadOffsetRule.TORCHSCALE;
         private Float scale;
@@ -352,6 +358,8 @@ public record AttentionConfig(List<Level> levels, int heads, int headDim, boolea
         public Builder semantics(Semantics semantics) { this.semantics = semantics; return this; }
 
         public AttentionConfig build() {
+            if (heads == UNSET) throw new IllegalStateException("the number of heads is not set: call heads(H)");
+            if (headDim == UNSET) throw new IllegalStateException("the head dimension is not set: call headDim(D)");
             float s = scale != null ? scale : (float) (1.0 / Math.sqrt(Math.max(headDim, 1)));
             return new AttentionConfig(levels, heads, headDim, causal, offsetRule, s, semantics);
         }

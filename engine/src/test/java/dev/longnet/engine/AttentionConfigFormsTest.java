@@ -48,7 +48,7 @@ class AttentionConfigFormsTest {
         Set<HeadOffsetRule> rules = EnumSet.noneOf(HeadOffsetRule.class);
         Set<Semantics> semantics = EnumSet.noneOf(Semantics.class);
         List<AttentionConfig> configs = new ArrayList<>(List.of(AttentionConfig.parse(TEXT),
-                AttentionConfig.builder().levels(new long[]{1}, new int[]{1}).scale(Float.MIN_VALUE).build(),
+                AttentionConfig.builder().levels(new long[]{1}, new int[]{1}).heads(1).headDim(1).scale(Float.MIN_VALUE).build(),
                 AttentionConfig.builder().levels(new long[]{Long.MAX_VALUE}, new int[]{Integer.MAX_VALUE})
                         .heads(Integer.MAX_VALUE).headDim(Integer.MAX_VALUE).scale(Float.MAX_VALUE).build()));
         for (int i = 0; i < 3000; i++) configs.add(random(random));

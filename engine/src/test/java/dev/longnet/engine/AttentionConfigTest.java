@@ -10,13 +10,18 @@ import org.junit.jupiter.api.Test;
 class AttentionConfigTest {
     @Test
     void invalidConfigurationsSayWhatIsWrong() {
-        assertMessage("at least one level", () -> AttentionConfig.builder().build());
+        assertMessage("at least one level", () -> AttentionConfig.builder().heads(1).headDim(8).build());
+        IllegalStateException unset = assertThrows(IllegalStateException.class,
+                () -> AttentionConfig.preset("bench").headDim(64).build());
+        assertTrue(unset.getMessage().contains("the number of heads is not set"), unset.getMessage());
+        unset = assertThrows(IllegalStateException.class, () -> AttentionConfig.preset("bench").heads(8).build());
+        assertTrue(unset.getMessage().contains("the head dimension is not set"), unset.getMessage());
         assertMessage("segment length must be >= 1", () -> new Level(0, 1));
         assertMessage("dilation rate must be >= 1", () -> new Level(8, 0));
         assertMessage("same number of entries", () -> AttentionConfig.levels(new long[]{8, 16}, new int[]{1}));
-        assertMessage("heads must be >= 1", () -> AttentionConfig.preset("bench").heads(0).build());
-        assertMessage("head dimension must be >= 1", () -> AttentionConfig.preset("bench").headDim(0).build());
-        assertMessage("softmax scale", () -> AttentionConfig.preset("bench").scale(-1f).build());
+        assertMessage("heads must be >= 1", () -> AttentionConfig.preset("bench").heads(0).headDim(64).build());
+        assertMessage("head dimension must be >= 1", () -> AttentionConfig.preset("bench").heads(1).headDim(0).build());
+        assertMessage("softmax scale", () -> AttentionConfig.preset("bench").heads(1).headDim(64).scale(-1f).build());
         assertMessage("unknown preset 'nope' (known: bench, paper, pow2)", () -> AttentionConfig.preset("nope"));
         assertMessage("unknown head-offset rule", () -> HeadOffsetRule.parse("diagonal"));
     }

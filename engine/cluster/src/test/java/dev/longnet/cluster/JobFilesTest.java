@@ -18,7 +18,7 @@ class JobFilesTest {
     Path tmp;
 
     /** One level of 8 rows, dilation 1, not causal, torchscale's offsets. */
-    static final String CONFIG = dev.longnet.engine.AttentionConfig.builder().levels(new long[]{8}, new int[]{1}).build()
+    static final String CONFIG = dev.longnet.engine.AttentionConfig.builder().levels(new long[]{8}, new int[]{1}).heads(1).headDim(64).build()
             .toText();
     static final JobSpec SPEC = new JobSpec("q.npy", "k.npy", "v.npy", "out.npy", CONFIG, true, 1, 1 << 20);
 

@@ -25,14 +25,14 @@ class JobSpecTest {
         assertEquals(config.toBuilder().heads(2).headDim(16).build(), other);
         assertEquals(0.3f, other.scale());
         // Without --scale: 1/sqrt of q's head dimension, not of the submitter's placeholder.
-        JobSpec defaulted = JobSpec.of(Q, K, V, OUT, AttentionConfig.builder().levels(config.levels()).build(), true, 1, 1 << 20);
+        JobSpec defaulted = JobSpec.of(Q, K, V, OUT, AttentionConfig.builder().levels(config.levels()).heads(1).headDim(64).build(), true, 1, 1 << 20);
         assertEquals(0.25f, defaulted.config(3, 16).scale());
         assertEquals(0.125f, defaulted.config(3, 64).scale());
     }
 
     @Test
     void torchscaleSemanticsAndAMalformedConfigurationAreRefused() {
-        AttentionConfig torchscale = AttentionConfig.builder().levels(new long[]{16}, new int[]{2})
+        AttentionConfig torchscale = AttentionConfig.builder().levels(new long[]{16}, new int[]{2}).heads(1).headDim(64)
                 .semantics(Semantics.TORCHSCALE).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> JobSpec.of(Q, K, V, OUT, torchscale, 1, 1 << 20));
