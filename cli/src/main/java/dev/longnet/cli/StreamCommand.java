@@ -131,7 +131,10 @@ final class StreamCommand extends BaseCommand {
                          : FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE), rowValues, dtype);
                  ReadableByteChannel input = source == null ? Channels.newChannel(System.in)
                          : FileChannel.open(source, StandardOpenOption.READ);
-                 AttentionStream stream = open(attention, options, snapshot, output, source, tokenBytes)) {
+                 AttentionStream stream = open(attention, options, snapshot, output, source, tokenBytes);
+                 // a bar of the input's tokens (of unknown length from a pipe) on a terminal
+                 ProgressDisplay bar = ProgressDisplay.start("stream", source == null ? -1 : Files.size(source) / tokenBytes,
+                         chatty())) {
                 long resumedAt = stream.position();
                 if (resumedAt > 0) {
                     note("stream: resuming at token " + resumedAt + " from " + snapshot);
@@ -142,6 +145,7 @@ final class StreamCommand extends BaseCommand {
                 long every = snapshotEvery == null ? Long.MAX_VALUE : snapshotEvery;
                 for (long rows; (rows = reader.next(every - stream.position() % every)) > 0; ) {
                     stream.push(reader.q, reader.k, reader.v, rows);
+                    bar.update(stream.position());
                     if (stream.position() % every == 0) {
                         output.force();
                         stream.snapshot(snapshot, identity(source, stream.position() * tokenBytes).fields(JOB));
