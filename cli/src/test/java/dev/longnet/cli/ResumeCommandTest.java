@@ -156,7 +156,7 @@ class ResumeCommandTest {
         Cli.Run json = Cli.run("stat", "--json", out.toString());              // the output's path works too
         assertEquals(0, json.code(), json.toString());
         assertTrue(json.out().startsWith("{\"dir\":\"" + RunFiles.directory(out) + "\",\"state\":\"failed\""), json.out());
-        assertTrue(json.out().contains("\"tokens total\":" + N), json.out());
+        assertTrue(json.out().contains("\"tokensTotal\":" + N), json.out());
 
         // An I/O fault on a mapped page (the JVM's InternalError) later in the resumed run: kept too.
         inject(30, () -> new InternalError("a fault occurred in an unsafe memory access operation"));
