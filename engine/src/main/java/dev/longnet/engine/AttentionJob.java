@@ -21,6 +21,9 @@ import java.util.Arrays;
  * or configuration changed is refused ({@link RunConflictException}) unless {@code restart}. Inputs must not be
  * modified while a run reads them: a shrunk input is refused before a window is mapped, other changes are caught
  * by the fingerprint only at the next resume.
+ *
+ * <p>Runs of different outputs may be called from several threads at once; a second run of an output whose run is
+ * in progress is refused (one run per output).
  */
 public final class AttentionJob {
     private AttentionJob() { }

@@ -28,6 +28,8 @@ import java.util.concurrent.ExecutorService;
  *     attention.attend(q, k, v, out, lse);
  * }
  * }</pre>
+ * Not thread-safe: calls of {@code attend} on one instance must not overlap (each call already spreads its work
+ * over the instance's worker threads); use one instance per calling thread.
  */
 public final class DilatedAttention implements AutoCloseable {
     /**

@@ -90,6 +90,7 @@ final class RunDirectory implements UnitLog, AutoCloseable {
     static RunDirectory open(JobPlan plan, JobLock lock) throws IOException {
         RunFiles files = RunFiles.of(plan.request().out());
         try {
+            RunJournal.requireAccess();                                         // before any file is made
             RunFiles.checkOutput(files.out(), plan.request().overwrite());     // another run may have committed it
             if (!plan.request().restart() && Files.isRegularFile(files.journal())) {
                 RunDirectory resumed = resume(files, lock, plan);

@@ -66,6 +66,7 @@ final class ChronicleRunJournal implements RunJournal {
     }
 
     static RunJournal create(Path file, Map<String, String> fields) throws IOException {
+        ChronicleSetup.requireAccess();
         byte[] text = encodeHeader(fields);
         Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
         Files.deleteIfExists(temporary);
@@ -86,6 +87,7 @@ final class ChronicleRunJournal implements RunJournal {
     }
 
     static RunJournal open(Path file) throws IOException {
+        ChronicleSetup.requireAccess();
         if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "no journal");
         if (Files.size(file) < 24) throw new TensorFormatException(file, "not a run journal (too short)");
         MappedBytes bytes = MappedBytes.mappedBytes(file.toFile(), CHUNK, OVERLAP);

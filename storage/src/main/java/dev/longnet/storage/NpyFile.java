@@ -19,6 +19,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
  * A .npy file as rows, mapped a window at a time so that scanning a file far larger than memory keeps resident
  * memory bounded. New files are written under "target.partial" and renamed atomically by {@link #commit()}, so the
  * final name only ever holds a complete file; an uncommitted partial survives close() and can be resumed.
+ * Windows may be opened and used from any thread; {@link #commit()} and {@link #close()} come after they are closed.
  */
 public final class NpyFile implements TensorRows, AutoCloseable {
 

@@ -58,6 +58,15 @@ public interface RunJournal extends AutoCloseable {
         }
     }
 
+    /**
+     * Throws an {@link IllegalStateException} with one line naming the missing JVM flags when this JVM cannot
+     * run a journal (it was started without the JDK-internals flags among the project's JVM flags); jobs call it
+     * before creating any file. {@link #create} and {@link #open} check the same.
+     */
+    static void requireAccess() {
+        ChronicleSetup.requireAccess();
+    }
+
     /** Creates a new journal at {@code file} (replacing any), with the header durable before it appears there. */
     static RunJournal create(Path file, Map<String, String> header) throws IOException {
         return ChronicleRunJournal.create(file, header);
