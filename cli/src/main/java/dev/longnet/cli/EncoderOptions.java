@@ -25,7 +25,7 @@ final class EncoderOptions {
     String semantics;
 
     @Option(names = "--chunk-rows", paramLabel = "ROWS", converter = Sizes.IntConverter.class,
-            description = "Rows each pass maps and processes at once (default: 64 per thread).")
+            description = "Rows each pass maps and processes at once (default: 512 per thread).")
     Integer chunkRows;
 
     @Option(names = "--window-budget", paramLabel = "BYTES", converter = Sizes.LongConverter.class,
