@@ -124,6 +124,7 @@ final class AttendCommand extends BaseCommand {
         } catch (Exception | InternalError e) {
             throw kept(e);
         }
+        RunRecord.write(out, attention);
         long peak = ProcSelf.peakRssBytes();
         if (result.resumed()) {
             note(String.format(java.util.Locale.ROOT, "attend: resumed: %d of %d units were done by an earlier run;"

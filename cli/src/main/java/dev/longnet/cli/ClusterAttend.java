@@ -40,7 +40,7 @@ final class ClusterAttend {
             return Json.object().put("output", result.output()).put("members", result.members())
                     .put("blocks", result.plan().blocks()).put("blockRows", result.plan().blockRows())
                     .put("seconds", result.seconds()).put("stagesResumed", result.stagesSkipped())
-                    .put("levels", levelList).put("config", levels);
+                    .put("levels", levelList);
         }
     }
 

@@ -51,6 +51,11 @@ public final class ConfigOptions {
     @Option(names = "--scale", paramLabel = "S", description = "Softmax scale (default: 1/sqrt(headDim)).")
     Float scale;
 
+    /** Whether the levels were given (--segments/--dilations or --preset). */
+    boolean levelsGiven() {
+        return preset != null || segments != null || dilations != null;
+    }
+
     /** Checks the flags before any file is touched, so that a bad configuration is a usage error (exit 2). */
     void validate() {
         build(1, 1);

@@ -16,7 +16,9 @@ import picocli.CommandLine.Option;
 @Command(name = "verify", description = {
         "Checks sampled rows of an attention output against the reference definition.",
         "Recomputes the first and last position and random ones (all heads of each) in double and compares: exit 1 "
-                + "when the max abs error exceeds the tolerance. Give the same configuration flags as to attend."})
+                + "when the max abs error exceeds the tolerance. Without level flags it checks against the run's own"
+                + " configuration, which attend records beside its output (OUT.json); flags other than the run's are"
+                + " refused, naming the run's."})
 final class VerifyCommand extends BaseCommand {
     @Mixin
     InputOptions inputs;
@@ -46,11 +48,20 @@ final class VerifyCommand extends BaseCommand {
 
     @Override
     protected int execute() throws Exception {
-        config.validate();
+        java.util.Optional<AttentionConfig> recorded = RunRecord.read(out);
+        boolean given = config.levelsGiven();
+        if (given || recorded.isEmpty()) config.validate();
         if (rows < 1) throw usage("--rows must be >= 1, got " + rows);
         if (tolerance != null && !(tolerance >= 0)) throw usage("--tolerance must be >= 0, got " + tolerance);
         AttentionInputs shape = AttentionInputs.of(inputs.q);
-        AttentionConfig attention = config.build(shape.heads(), shape.headDim());
+        // Without level flags, the run's own configuration (recorded beside OUT by attend); with them, they must
+        // be the run's, or the comparison would only say FAILED.
+        AttentionConfig attention = given || recorded.isEmpty() ? config.build(shape.heads(), shape.headDim()) : recorded.get();
+        if (recorded.isPresent() && (!recorded.get().equals(attention) || config.causal && !attention.causal())) {
+            throw new Failure(out + " was computed with other levels or options than these (the run's: "
+                    + recorded.get().toText() + "; " + RunRecord.of(out).getFileName() + "): give the run's flags, or no"
+                    + " level flags to check against the run's own");
+        }
         try (NpyFile q = NpyFile.open(inputs.q); NpyFile k = NpyFile.open(inputs.k); NpyFile v = NpyFile.open(inputs.v);
              NpyFile o = NpyFile.open(out)) {
             AttentionJob.check(attention, q, k, v);

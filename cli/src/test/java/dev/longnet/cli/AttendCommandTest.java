@@ -90,8 +90,8 @@ class AttendCommandTest {
             assertEquals(DType.F32, f.dtype(), "the output type defaults to q's");
         }
         try (var files = Files.list(tmp)) {
-            assertEquals(List.of("k.npy", "out.npy", "q.npy", "v.npy"),
-                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no scratch left behind");
+            assertEquals(List.of("k.npy", "out.npy", "out.npy.json", "q.npy", "v.npy"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no scratch left behind, the run's record");
         }
     }
 

@@ -77,6 +77,23 @@ class VerifyCommandTest {
                 "--segments", "64,256", "--dilations", "1,4"));                    // not causal
         Cli.Run run = Cli.run(args.toArray(String[]::new));
         assertEquals(1, run.code(), run.toString());
+        assertTrue(run.oneErrorLine() && run.err().contains(out + " was computed with other levels or options than these"
+                + " (the run's: segments=64,256 dilations=1,4 heads=2 headDim=16 causal=true"), run.err());
+    }
+
+    @Test
+    void withoutLevelFlagsTheRunsOwnConfigurationIsChecked() throws java.io.IOException {
+        List<String> args = new ArrayList<>(List.of("verify", "--q", tmp.resolve("q.npy").toString(),
+                "--k", tmp.resolve("k.npy").toString(), "--v", tmp.resolve("v.npy").toString(), "--out", out.toString(),
+                "--rows", "8"));
+        Cli.Run run = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, run.code(), run.toString());
+        assertTrue(run.out().contains(": 8 positions x 2 heads") && run.out().contains("OK"), run.out());
+        // without the record, verify needs the flags again
+        java.nio.file.Files.delete(RunRecord.of(out));
+        Cli.Run noRecord = Cli.run(args.toArray(String[]::new));
+        assertEquals(2, noRecord.code(), noRecord.toString());
+        assertTrue(noRecord.err().contains("a configuration is needed"), noRecord.err());
     }
 
     @Test
