@@ -174,7 +174,7 @@ public final class DilatedAttention implements AutoCloseable {
                      UnitRows rows = UnitRows.of(unit, windows, out, lse)) {
                     requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
                             windows.out().segment(), windows.lse().segment());
-                    // Units after the first one run all run (finished ones are a prefix of the schedule).
+                    // Every unit after one that runs runs too (finished units are a prefix of the schedule).
                     if (ordinal + 1 < unitsTotal) {
                         Schedule.Unit next = schedule.unitAt(ordinal + 1, n);
                         prefault.ahead(out, lse, next.windowFirst(), next.windowRows());
