@@ -91,7 +91,7 @@ class HostileCliTest {
         Path dir = tmp.resolve("huge");
         Cli.Run run = Cli.run("gen", "--n", "1", "--heads", "2^30", "--head-dim", "2^30", "--out", dir.toString());
         assertEquals(Errors.USAGE, run.code(), run.toString());
-        assertTrue(run.err().contains("--n 1 x --heads 1073741824 x --head-dim 1073741824 f32 values are more than"
+        assertTrue(run.err().contains("n = 1 x heads = 1073741824 x headDim = 1073741824 f32 values are more than"
                 + " 2^63 bytes"), run.err());
         assertFalse(Files.exists(dir), "no empty output directory is left");
     }

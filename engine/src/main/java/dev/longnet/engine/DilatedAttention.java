@@ -540,7 +540,7 @@ public final class DilatedAttention implements AutoCloseable {
                     throw new IllegalArgumentException(nameOf(file, e.tensor()) + ": row " + row + ", head " + x.head()
                             + " holds NaN, an infinity or a value too large for float attention (|q·scale| and |k|"
                             + " must stay within 2^55, |v| within 2^100); the output would be wrong, so the run stops"
-                            + " (find every such value with --check-finite)", e);
+                            + " (a check of the inputs first finds every such value: AttentionRequest.withCheckFinite, or attend --check-finite)", e);
                 }
             }
         }

@@ -48,7 +48,7 @@ public enum TokenFormat {
         if (name.endsWith(".lzt") || name.endsWith(".npy")) {
             String kind = name.substring(name.length() - 4);
             throw new TensorFormatException(file, "is named " + kind + " but does not start with the " + kind
-                    + " magic bytes (damaged, or another format): give --format to read it as something else");
+                    + " magic bytes (damaged, or another format): name its format to read it as something else");
         }
         if (name.endsWith(".u16")) return U16;
         if (name.endsWith(".i32")) return I32;

@@ -113,7 +113,7 @@ public final class ClusterJob {
         if (!missing.isEmpty()) {
             // Running on fewer members than listed without a word would hide a member that failed to join (or
             // formed a cluster of its own): say so, and let the person list only the members to use.
-            throw new Failure("member(s) " + String.join(", ", missing) + " listed in --cluster are not in the cluster"
+            throw new Failure("member(s) " + String.join(", ", missing) + " listed for the job are not in the cluster"
                     + " reached (it holds " + chosen.stream().map(Members::address).toList() + "): start them, wait"
                     + " until they have joined, or list only the members to use");
         }

@@ -86,7 +86,7 @@ public final class AttentionStream implements AutoCloseable {
             if (options.stateDirectory() == null) {
                 // Allocated and zeroed at once: refuse what the machine cannot hold before touching it.
                 dev.longnet.engine.job.MemoryBudget.requireNative(bytes, "the state", "use smaller segments, or map"
-                        + " the state on disk where the command can (stream --state DIR)");
+                        + " the state on disk (StreamOptions with a state directory; stream --state DIR)");
             }
             return StateMemory.allocate(bytes, options.stateDirectory());
         } catch (OutOfMemoryError | IllegalArgumentException | IOException e) {
