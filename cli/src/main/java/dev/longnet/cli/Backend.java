@@ -1,7 +1,7 @@
 package dev.longnet.cli;
 
 import dev.longnet.engine.AttentionKernel;
-import dev.longnet.engine.VectorAttentionKernel;
+import dev.longnet.engine.AttentionKernels;
 import dev.longnet.engine.cuda.CudaBackend;
 
 /** --backend: where attention runs. auto takes CUDA when its libraries and a device are present, else the CPU. */
@@ -18,12 +18,12 @@ public enum Backend {
 
     /** Picks the kernel; fails (exit 1) for --backend cuda where CUDA cannot run. Loads CUDA lazily, never throws for auto. */
     public Choice resolve() {
-        if (this == CPU) return new Choice("cpu", new VectorAttentionKernel(), "asked for");
+        if (this == CPU) return new Choice("cpu", AttentionKernels.cpu(), "asked for");
         CudaBackend.Availability cuda = CudaBackend.available();
         if (cuda.available()) return new Choice("cuda", CudaBackend.kernel(), cuda.description());
         if (this == CUDA) throw new Failure("--backend cuda: " + cuda.description());
         // The first clause of the reason ("no NVIDIA driver"); --backend cuda prints all of it.
         String brief = cuda.description().split(":", 2)[0];
-        return new Choice("cpu", new VectorAttentionKernel(), brief);
+        return new Choice("cpu", AttentionKernels.cpu(), brief);
     }
 }

@@ -42,7 +42,7 @@ public final class DilatedAttention implements AutoCloseable {
         public Options {
             if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
             if (windowBudgetBytes < 1) throw new IllegalArgumentException("window budget must be positive");
-            if (kernel == null) kernel = new VectorAttentionKernel();
+            if (kernel == null) kernel = AttentionKernels.cpu();
             if (listener == null) listener = Progress.Listener.NONE;
             if (unitLog == null) unitLog = UnitLog.NONE;
         }

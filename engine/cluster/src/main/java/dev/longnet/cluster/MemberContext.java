@@ -2,7 +2,6 @@ package dev.longnet.cluster;
 
 import com.hazelcast.core.HazelcastInstance;
 import dev.longnet.engine.AttentionKernel;
-import dev.longnet.engine.VectorAttentionKernel;
 import com.hazelcast.cluster.Member;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -21,7 +20,7 @@ public final class MemberContext {
 
     private final Path dataDir;
     private final Set<String> listed;
-    private final AttentionKernel kernel = new VectorAttentionKernel();
+    private final AttentionKernel kernel = dev.longnet.engine.AttentionKernels.cpu();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
     /** @param listed the member addresses this member was told to join ("host:port") */

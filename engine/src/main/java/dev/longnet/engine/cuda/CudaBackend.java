@@ -10,7 +10,7 @@ import java.util.Map;
  *
  * <pre>{@code
  * var a = CudaBackend.available();
- * AttentionKernel kernel = a.available() ? CudaBackend.kernel() : new VectorAttentionKernel();
+ * AttentionKernel kernel = a.available() ? CudaBackend.kernel() : AttentionKernels.cpu();
  * }</pre>
  *
  * <p>Libraries are looked up as {@link NativeLibraries} describes: set {@code LONGNET_CUDA_LIB_PATH} to the

@@ -84,6 +84,7 @@ public final class LongNetEncoder implements AutoCloseable {
      *                slide encoder, "" for a bare encoder); each layer's are read when its turn comes
      */
     public LongNetEncoder(EncoderConfig config, TensorSource weights, String prefix, Options options) throws IOException {
+        dev.longnet.engine.AttentionKernels.requireVectorApi("the LongNet encoder");
         this.config = config;
         this.weights = weights;
         this.prefix = prefix;

@@ -75,6 +75,7 @@ public final class SlideEncoder {
     private final LongNetEncoder.Options options;
 
     public SlideEncoder(ShapedTensors source, Settings settings, LongNetEncoder.Options options) throws IOException {
+        dev.longnet.engine.AttentionKernels.requireVectorApi("the slide encoder");
         this.architecture = inspect(source);
         this.source = source;
         this.options = options;

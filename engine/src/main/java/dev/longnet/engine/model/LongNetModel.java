@@ -43,6 +43,7 @@ public final class LongNetModel {
      * the configuration has no place for, is an error naming it.
      */
     public static LongNetModel load(ModelConfig config, TensorSource source) throws IOException {
+        dev.longnet.engine.AttentionKernels.requireVectorApi("the language model");
         long v = config.vocabSize(), e = config.embedDim(), f = config.ffnDim();
         Set<String> expected = new HashSet<>(tensorNames(config));
         Set<String> unexpected = new HashSet<>(source.names());

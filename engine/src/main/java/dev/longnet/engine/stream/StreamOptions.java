@@ -2,7 +2,6 @@ package dev.longnet.engine.stream;
 
 import dev.longnet.engine.AttentionKernel;
 import dev.longnet.engine.Tiling;
-import dev.longnet.engine.VectorAttentionKernel;
 import java.nio.file.Path;
 
 /**
@@ -19,7 +18,7 @@ public record StreamOptions(int threads, AttentionKernel kernel, Path stateDirec
     public StreamOptions {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         if (keyBlockRows < 0) throw new IllegalArgumentException("key block rows must be >= 0, got " + keyBlockRows);
-        if (kernel == null) kernel = new VectorAttentionKernel();
+        if (kernel == null) kernel = dev.longnet.engine.AttentionKernels.cpu();
         if (keyBlockRows == 0) keyBlockRows = Tiling.KEY_BLOCK_ROWS;
     }
 
