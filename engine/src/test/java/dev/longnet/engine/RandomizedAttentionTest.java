@@ -25,6 +25,18 @@ class RandomizedAttentionTest {
                 DilatedAttention.Options.defaults().withThreads(2).withBudget(1 + random.nextInt(64 * 1024)));
     }
 
+    /** The kernel of a JVM without the Vector API, on the same random shapes (causal, torchscale, padding, NaN-free). */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(ints = {101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112})
+    void scalarKernelMatchesReference(int seed) throws Exception {
+        Random random = new Random(seed);
+        int n = 1 + random.nextInt(300);
+        AttentionConfig config = TestData.randomConfig(random, n);
+        checkAgainstReference(config, n, random, random.nextBoolean() ? DType.F32 : DType.F16,
+                DilatedAttention.Options.defaults().withThreads(2).withKernel(new ScalarAttentionKernel())
+                        .withBudget(1 + random.nextInt(64 * 1024)));
+    }
+
     @Test
     void longViewsCrossKeyChunksAndTiles() throws Exception {
         // m = 4500 keys in one view: several key chunks and several query tiles (Tiling.TILE_ROWS);
