@@ -14,8 +14,9 @@ import java.util.concurrent.Future;
  * thread. Populating a mapped window of a sparse file costs a page allocation per page (about 50 ms for the 16,384
  * rows of a bench-preset unit); done when the unit's windows open, it would leave every worker idle meanwhile.
  * The rows are mapped, populated ({@link Advice#POPULATE_WRITE}) and unmapped again, a few MiB at a time: their
- * pages stay in the page cache, so the unit's own mapping then finds them, and resident memory barely grows. Populating writes no data,
- * so it may run beside anything else touching those rows; it is a hint, and a failure is ignored.
+ * pages stay in the page cache, so the unit's own mapping then finds them, and resident memory barely grows.
+ * Populating writes no data, so it may run beside anything else touching those rows; it is a hint, and a failure
+ * is ignored.
  */
 final class Prefault implements AutoCloseable {
     /** Rows are populated a few MiB at a time, so that the transient mapping adds little to resident memory. */
