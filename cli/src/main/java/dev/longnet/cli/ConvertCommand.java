@@ -86,7 +86,7 @@ final class ConvertCommand extends BaseCommand {
             }
             result(String.format(Locale.ROOT, "%s: %d tensor%s (%s), %d bytes (%s), from %s", out, file.names().size(),
                     file.names().size() == 1 ? "" : "s",
-                    counts.entrySet().stream().map(e -> e.getValue() + " " + e.getKey().name().toLowerCase(Locale.ROOT))
+                    counts.entrySet().stream().map(e -> e.getValue() + " " + e.getKey().label())
                             .collect(Collectors.joining(", ")),
                     Files.size(out), Disk.human(Files.size(out)), in));
         }

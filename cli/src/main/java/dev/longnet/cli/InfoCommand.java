@@ -64,7 +64,7 @@ final class InfoCommand extends BaseCommand {
         if (isNpy(file)) {
             try (NpyFile npy = NpyFile.open(file)) {
                 out().printf(Locale.ROOT, "%s: npy %s, shape %s, %s, %d data bytes (%s), file %d bytes%n", file,
-                        npy.header().version(), shape(npy.shape()), type(npy.dtype()), npy.dataBytes(),
+                        npy.header().version(), shape(npy.shape()), npy.dtype().label(), npy.dataBytes(),
                         Disk.human(npy.dataBytes()), size);
             }
             return;
@@ -94,7 +94,7 @@ final class InfoCommand extends BaseCommand {
             }
             for (String name : st.names()) {
                 TensorFile.Info t = st.info(name);
-                out().printf(Locale.ROOT, "  %s: shape %s, %s, %d bytes (%s)%n", printable(name), shape(t.shape()), type(t.dtype()),
+                out().printf(Locale.ROOT, "  %s: shape %s, %s, %d bytes (%s)%n", printable(name), shape(t.shape()), t.dtype().label(),
                         t.byteSize(), Disk.human(t.byteSize()));
             }
             if (ckpt != null) {
@@ -201,9 +201,5 @@ final class InfoCommand extends BaseCommand {
     private static String shape(long[] shape) {
         if (shape.length == 1) return "(" + shape[0] + ",)";
         return Arrays.stream(shape).mapToObj(Long::toString).collect(Collectors.joining(", ", "(", ")"));
-    }
-
-    private static String type(dev.longnet.storage.DType dtype) {
-        return dtype.name().toLowerCase(Locale.ROOT);
     }
 }

@@ -110,7 +110,7 @@ final class ModelCommand extends BaseCommand {
                 return 0;
             }
             result(String.format(Locale.ROOT, "%s: %s, %,d parameters, %s", out, config, config.parameterCount(),
-                    type.name().toLowerCase(Locale.ROOT)));
+                    type.label()));
             return 0;
         }
     }

@@ -150,7 +150,7 @@ public final class Generator {
         long bytes = Shapes.bytes(new long[]{n, heads, headDim}, 0, 3L * dtype.bytes());
         if (bytes < 0) {
             throw new IllegalArgumentException("n = " + n + " x heads = " + heads + " x headDim = " + headDim + " "
-                    + dtype.name().toLowerCase(java.util.Locale.ROOT) + " values are more than 2^63 bytes: choose a"
+                    + dtype.label() + " values are more than 2^63 bytes: choose a"
                     + " smaller shape");
         }
         return bytes;

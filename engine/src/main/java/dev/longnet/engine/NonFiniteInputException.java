@@ -2,7 +2,7 @@ package dev.longnet.engine;
 
 /**
  * A kernel met a value it cannot attend with: NaN, an infinity, or a magnitude beyond what float attention can
- * resolve ({@link VectorAttentionKernel#QK_BOUND} for q·scale and k, {@link VectorAttentionKernel#V_BOUND} for v).
+ * resolve ({@link #QK_BOUND} for q·scale and k, {@link #V_BOUND} for v).
  * Thrown before the tile merges anything; the operator adds the file, row and head.
  *
  * @param tensor  "q", "k" or "v"
@@ -10,6 +10,15 @@ package dev.longnet.engine;
  */
 public final class NonFiniteInputException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
+
+    /**
+     * Values every CPU kernel accepts: with |q·scale| and |k| at most 2^55, a score sums at most 2^16 products of
+     * 2^110 and stays finite for d up to 2^16; with |v| at most 2^100, P·V stays finite for views up to 2^27 keys. A
+     * tile that meets NaN, an infinity or a larger value throws this before it merges: a wrong output must never
+     * look like a result.
+     */
+    static final float QK_BOUND = 0x1p55f;
+    static final float V_BOUND = 0x1p100f;
     private final String tensor;
     private final int viewRow;
 

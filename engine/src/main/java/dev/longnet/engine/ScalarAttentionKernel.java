@@ -22,15 +22,15 @@ final class ScalarAttentionKernel implements AttentionKernel {
         int keyRows = causal ? Math.min(m, qTo) : m;
         for (int j = 0; j < keyRows; j++) {
             k.readRow(j, keys, j * d, 1f);
-            if (!inBounds(keys, j * d, d, VectorAttentionKernel.QK_BOUND)) throw new NonFiniteInputException("k", j);
+            if (!inBounds(keys, j * d, d, NonFiniteInputException.QK_BOUND)) throw new NonFiniteInputException("k", j);
             v.readRow(j, values, j * d, 1f);
-            if (!inBounds(values, j * d, d, VectorAttentionKernel.V_BOUND)) throw new NonFiniteInputException("v", j);
+            if (!inBounds(values, j * d, d, NonFiniteInputException.V_BOUND)) throw new NonFiniteInputException("v", j);
         }
         float[][] results = new float[qTo - qFrom][];
         float[] lses = new float[qTo - qFrom];
         for (int i = qFrom; i < qTo; i++) {                   // every row is checked before any merges
             q.readRow(i, row, 0, scale);
-            if (!inBounds(row, 0, d, VectorAttentionKernel.QK_BOUND)) throw new NonFiniteInputException("q", i);
+            if (!inBounds(row, 0, d, NonFiniteInputException.QK_BOUND)) throw new NonFiniteInputException("q", i);
             int visible = causal ? Math.min(m, i + 1) : m;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < visible; j++) {

@@ -29,14 +29,6 @@ public final class VectorAttentionKernel implements AttentionKernel {
     /** Most keys per chunk (bounds the score buffer for small d). */
     static final int MAX_KEY_CHUNK = 1024;
 
-    /**
-     * Values the kernel accepts: with |q·scale| and |k| at most 2^55, a score sums at most 2^16 products of 2^110
-     * and stays finite for d up to 2^16; with |v| at most 2^100, P·V stays finite for views up to 2^27 keys. A
-     * tile that meets NaN, an infinity or a larger value throws {@link NonFiniteInputException} before it merges:
-     * a wrong output must never look like a result.
-     */
-    static final float QK_BOUND = 0x1p55f;
-    static final float V_BOUND = 0x1p100f;
 
     /**
      * A micro-kernel's width in vectors. {@link #of} picks 1 when one vector holds a row of d (no zero columns in
@@ -89,7 +81,9 @@ public final class VectorAttentionKernel implements AttentionKernel {
         for (int i = 0; i < rowsPad; i++) {
             if (i < rows) {
                 q.readRow(qFrom + i, ws.q, i * dPad, scale);
-                if (!inBounds(ws.q, i * dPad, d, QK_BOUND)) throw new NonFiniteInputException("q", qFrom + i);
+                if (!inBounds(ws.q, i * dPad, d, NonFiniteInputException.QK_BOUND)) {
+                    throw new NonFiniteInputException("q", qFrom + i);
+                }
             } else {
                 Arrays.fill(ws.q, i * dPad, i * dPad + d, 0f);
             }
@@ -147,11 +141,13 @@ public final class VectorAttentionKernel implements AttentionKernel {
         int nr = ws.nr;
         for (int j = 0; j < n; j++) {
             k.readRow(k0 + j, row, 0, 1f);
-            if (!inBounds(row, 0, d, QK_BOUND)) throw new NonFiniteInputException("k", k0 + j);
+            if (!inBounds(row, 0, d, NonFiniteInputException.QK_BOUND)) throw new NonFiniteInputException("k", k0 + j);
             int at = (j / nr) * d * nr + j % nr;
             for (int c = 0; c < d; c++) ws.kt[at + c * nr] = row[c];
             v.readRow(k0 + j, ws.v, j * ws.dPad, 1f);
-            if (!inBounds(ws.v, j * ws.dPad, d, V_BOUND)) throw new NonFiniteInputException("v", k0 + j);
+            if (!inBounds(ws.v, j * ws.dPad, d, NonFiniteInputException.V_BOUND)) {
+                throw new NonFiniteInputException("v", k0 + j);
+            }
         }
         int padEnd = Align.roundUp(n, nr);
         Arrays.fill(ws.v, n * ws.dPad, padEnd * ws.dPad, 0f);

@@ -82,6 +82,14 @@ class StreamSnapshotTest {
         return all.bits;
     }
 
+    /** A snapshot at token {@code cut} of a stream of {@code in}. */
+    private static void snapshotAt(AttentionConfig config, Inputs in, int cut, Path snapshot) throws IOException {
+        try (AttentionStream stream = AttentionStream.open(config, StreamOptions.defaults(), RowSink.DISCARD)) {
+            in.push(stream, 0, cut);
+            stream.snapshot(snapshot);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void restoredStreamContinuesToTheSameBits(boolean causal) throws IOException {
@@ -180,10 +188,7 @@ class StreamSnapshotTest {
         Inputs in = Inputs.random(config, n, 2);
         int[] expected = uninterrupted(config, in, n);
         Path good = dir.resolve("good");
-        try (AttentionStream stream = AttentionStream.open(config, StreamOptions.defaults(), RowSink.DISCARD)) {
-            in.push(stream, 0, cut);
-            stream.snapshot(good);
-        }
+        snapshotAt(config, in, cut, good);
         byte[] bytes = Files.readAllBytes(good);
         Random random = new Random(causal ? 3 : 4);
         Path bad = dir.resolve("bad");
@@ -235,10 +240,7 @@ class StreamSnapshotTest {
         Inputs in = Inputs.random(config, n, 5);
         int[] expected = uninterrupted(config, in, n);
         Path snapshot = dir.resolve("s");
-        try (AttentionStream stream = AttentionStream.open(config, StreamOptions.defaults(), RowSink.DISCARD)) {
-            in.push(stream, 0, cut);
-            stream.snapshot(snapshot);
-        }
+        snapshotAt(config, in, cut, snapshot);
         Map<String, String> header;
         try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
             header = new LinkedHashMap<>(reader.header());
