@@ -61,7 +61,9 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code = commandLine().execute(args);
+        StderrFilter.drain();
+        System.exit(code);
     }
 
     /** The project version (filtered into version.properties at build time) and the JVM it runs on. */

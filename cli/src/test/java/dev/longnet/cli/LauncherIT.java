@@ -31,7 +31,7 @@ class LauncherIT {
     record Result(int code, String out, String err) {
         /**
          * stderr without the JVM's own notice about the incubating Vector API, which the launcher drops only for
-         * help, the version and --quiet on a terminal.
+         * help, the version and --quiet.
          */
         String errors() {
             return err.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules")).reduce("", (a, b) -> a + b + "\n");
@@ -121,6 +121,39 @@ class LauncherIT {
         assertEquals(2, unknown.code(), "the JVM's exit status passes through the filter");
         assertTrue(unknown.err().startsWith("longnet help: 'attnd' is not a command")
                 && unknown.err().strip().lines().count() == 1, unknown.err());
+    }
+
+    /**
+     * --quiet in a script (stderr a file, not a terminal): no JVM warning, the command's one line is in the file when
+     * the command has finished, and a kill of the launcher's pid reaches the JVM (it replaces the launcher).
+     */
+    @Test
+    void quietInAScriptPrintsNoJvmWarningAndTheJvmIsTheLaunchersPid() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            Result r = longnet("attend", "--quiet", "--q", "nothing.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy",
+                    "--segments", "8", "--dilations", "1");
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().startsWith("longnet attend: ") && r.err().strip().lines().count() == 1, r.err());
+        }
+        Files.writeString(tmp.resolve("kill.sh"), String.join("\n",
+                "mkfifo tokens",
+                "(head -c 1536 /dev/zero; exec sleep 100) > tokens &",
+                "feeder=$!",
+                "bash $LONGNET stream --heads 2 --head-dim 4 --segments 16 --dilations 1 --threads 1 --in tokens"
+                        + " --out rows --quiet 2>err.txt &",
+                "job=$!",
+                "for i in $(seq 600); do [[ -e rows.partial ]] && break; sleep 0.1; done",
+                "ps -o comm= -p $job",
+                "kill -TERM $job",
+                "wait $job; echo \"exit $?\"",
+                // killed, the JVM does not wait for the filter: its last line may follow a moment later
+                "for i in $(seq 50); do grep -q interrupted err.txt && break; sleep 0.1; done",
+                "cat err.txt",
+                "kill $feeder", ""));
+        Result r = shell("LONGNET=$LONGNET bash kill.sh");
+        assertTrue(r.out().startsWith("java\n"), "the JVM replaced the launcher: " + r.out());
+        assertTrue(r.out().contains("exit 143") && r.out().contains("longnet stream: interrupted"), r.out() + r.err());
+        assertFalse(r.out().contains("WARNING: Using incubator modules"), r.out());
     }
 
     /**
