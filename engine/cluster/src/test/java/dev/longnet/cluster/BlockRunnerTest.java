@@ -53,6 +53,23 @@ class BlockRunnerTest {
             // torchscale: level 100 spans the blocks of 104 rows, and its last segment (90 rows) has zero keys.
             keyBlocks(AttentionConfig.builder().levels(new long[]{8, 100}, new int[]{1, 4}).heads(3).headDim(4)
                     .causal(causal).semantics(Semantics.TORCHSCALE).build(), 290, "kb-torchscale-" + causal);
+            // torchscale, level 99 shifts (99 % 4 != 0): the stream does not run it, the engine with key blocks of 8 does.
+            AttentionConfig shifted = AttentionConfig.builder().levels(new long[]{8, 99}, new int[]{1, 4}).heads(3)
+                    .headDim(4).causal(causal).semantics(Semantics.TORCHSCALE).build();
+            Path trialDir = dir.resolve("kb-shifted-" + causal);
+            java.nio.file.Files.createDirectories(trialDir);
+            Path[] qkv = Tensors.inputs(trialDir, new Random(6), 290, 3, 4, DType.F32);
+            Path out = trialDir.resolve("out.npy");
+            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, shifted, 1, 1L << 20);
+            BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
+            try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
+                for (int b = 0; b < plan.blocks(); b++) {
+                    new BlockRunner(files, plan, new FileSlices(files, plan), spec, new VectorAttentionKernel(), 8).run(b);
+                }
+            }
+            JobFiles.commit(out);
+            assertTrue(Stage.of(shifted, plan).getLast().spanning(), plan.toString());
+            assertArrayEquals(Tensors.engine(shifted, qkv, 8), Tensors.bits(out), "causal " + causal + ", " + plan);
         }
     }
 
