@@ -142,10 +142,6 @@ final class AttendCommand extends BaseCommand {
         if (force || restart || checkFinite || backend == Backend.CUDA) {
             throw usage("--force, --restart, --check-finite and --backend cuda are not supported with --cluster");
         }
-        if (config.semantics == dev.longnet.engine.Semantics.TORCHSCALE) {
-            throw usage("--semantics torchscale is not supported with --cluster (the cluster computes the exact"
-                    + " semantics); run it without --cluster");
-        }
         ClusterAttend.Outcome outcome = ClusterAttend.run(this::note, clusterName, cluster, inputs.q, inputs.k, inputs.v,
                 out, config, threadCount, windowBudget != null ? windowBudget : 256L << 20);
         result(json ? outcome.json().toString() : "attend: " + outcome.line());

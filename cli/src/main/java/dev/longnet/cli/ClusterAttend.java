@@ -9,7 +9,6 @@ import dev.longnet.cluster.HazelcastSetup;
 import dev.longnet.cluster.JobSpec;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
-import dev.longnet.engine.Semantics;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,10 +52,6 @@ final class ClusterAttend {
             throw new Failure("--cluster: " + e.getMessage());
         }
         AttentionConfig levels = options.build(1, 1);                       // levels and options; heads come from q
-        if (levels.semantics() != Semantics.EXACT) {
-            throw new Failure("--cluster computes the exact semantics only; run --semantics torchscale on one machine"
-                    + " (without --cluster)");
-        }
         JobSpec spec = JobSpec.of(q, k, v, out, levels, options.scale == null, threads, windowBudget);
         HazelcastInstance client;
         try {

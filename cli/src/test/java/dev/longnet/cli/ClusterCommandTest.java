@@ -158,11 +158,33 @@ class ClusterCommandTest {
                 "paper", "--cluster", "127.0.0.1:1", "--out-dtype", "f16");
         assertEquals(2, f16.code(), f16.toString());
         assertTrue(f16.oneErrorLine() && f16.err().contains("--cluster"), f16.toString());
-        Cli.Run torchscale = Cli.run("attend", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy",
-                "--preset", "paper", "--cluster", "127.0.0.1:1", "--semantics", "torchscale");
-        assertEquals(2, torchscale.code(), torchscale.toString());
-        assertTrue(torchscale.oneErrorLine() && torchscale.err().contains("--semantics torchscale is not supported"
-                + " with --cluster"), torchscale.toString());
+    }
+
+    /**
+     * --semantics torchscale on two member JVMs equals the single-machine `attend --semantics torchscale` bit for bit,
+     * causal and not: levels whose segments shift (w % r != 0), a partial last segment, H % r != 0 and w > N.
+     */
+    @Test
+    void torchscaleSemanticsOnTheClusterEqualsTheSingleMachineEngine() throws Exception {
+        writeInputs(250, 6, 8);
+        int[] ports = freePorts(2);
+        String list = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1];
+        for (int port : ports) startMember(port, list, 0);
+        for (boolean causal : new boolean[]{false, true}) {
+            String[] config = {"--segments", "16,30,64,100,1000", "--dilations", "1,4,3,4,12", "--semantics", "torchscale"};
+            if (causal) config = concat(config, new String[]{"--causal"});
+            String single = "single-" + causal + ".npy";
+            Cli.Run one = Cli.run(concat(new String[]{"attend", "--q", data.resolve("q.npy").toString(), "--k",
+                    data.resolve("k.npy").toString(), "--v", data.resolve("v.npy").toString(), "--out",
+                    data.resolve(single).toString(), "--threads", "1"}, config));
+            assertEquals(0, one.code(), one.toString());
+            String cluster = "cluster-" + causal + ".npy";
+            Cli.Run run = longnet(concat(new String[]{"attend", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out",
+                    cluster, "--threads", "1", "--cluster", list, "--cluster-name", "longnet-it"}, config));
+            assertEquals(0, run.code(), run.toString());
+            assertTrue(run.out().contains("2 blocks"), run.toString());
+            assertArrayEquals(bits(data.resolve(single)), bits(data.resolve(cluster)), "causal " + causal);
+        }
     }
 
     private void startMember(int port, String list, long stagePauseMillis) throws IOException {

@@ -2,6 +2,8 @@ package dev.longnet.cluster;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
+import dev.longnet.engine.PaddedLayout;
+import dev.longnet.engine.Semantics;
 import java.io.Serial;
 import java.io.Serializable;
 
@@ -38,9 +40,23 @@ public record BlockPlan(long n, long blockRows, int blocks) implements Serializa
 
     public int blockOf(long row) { return Math.toIntExact(row / blockRows); }
 
-    /** True when every segment of the level lies inside one block: the level is computed locally. */
+    /** True when every segment of the level lies inside one block: under exact semantics, the level is computed locally. */
     public boolean local(Level level) {
         return blocks == 1 || blockRows % level.effectiveSegment(n) == 0;
+    }
+
+    /**
+     * True when the level of {@code config} is computed locally: the single-machine engine on a block's rows gives
+     * what it gives on the whole sequence. Under torchscale semantics ({@link PaddedLayout}) a level of several
+     * blocks must moreover not shift (its outputs would move to later rows, across blocks), and, not causal, the
+     * last block must hold a whole segment: on a shorter block the engine would pad its partial segment to fewer
+     * rows than the whole sequence's segment length, and so count fewer zero keys.
+     */
+    public boolean local(AttentionConfig config, Level level) {
+        if (!local(level)) return false;
+        if (blocks == 1 || config.semantics() != Semantics.TORCHSCALE) return true;
+        long w = level.effectiveSegment(n);
+        return !PaddedLayout.of(level, n).shifted() && (config.causal() || n - first(blocks - 1) >= w);
     }
 
     @Override

@@ -25,7 +25,8 @@ import java.util.concurrent.ExecutorService;
  * segment the block shares, the other blocks' slices (earlier blocks only when causal), and attends the block's own
  * queries of each dilated view to the gathered keys and values with the same kernel: a query row's arithmetic does
  * not depend on how queries are cut into tiles, and levels merge in the same order, so every output bit equals
- * the single-machine engine's.
+ * the single-machine engine's. Under torchscale semantics a spanning level that pads or shifts is a
+ * {@link PaddedSpan}.
  */
 final class BlockRunner {
     private final JobFiles files;
@@ -36,6 +37,8 @@ final class BlockRunner {
     private final AttentionKernel kernel;
     /** Most keys of a spanning view one kernel call sees ({@link Tiling#KEY_BLOCK_ROWS}; tests: fewer). */
     private final int keyBlockRows;
+    /** Spanning levels under torchscale semantics, where they differ from exact ones. */
+    private final PaddedSpan padded;
 
     BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel) {
         this(files, plan, peers, spec, kernel, Tiling.KEY_BLOCK_ROWS);
@@ -50,6 +53,7 @@ final class BlockRunner {
         this.peers = peers;
         this.spec = spec;
         this.kernel = kernel;
+        this.padded = new PaddedSpan(files, plan, peers, this::attend);
     }
 
     /** What one block did: the stages an earlier run had finished, and the slice bytes received per level. */
@@ -109,6 +113,10 @@ final class BlockRunner {
     private void spanning(int levelIndex, int block, Traffic traffic, ExecutorService pool) throws IOException {
         Level level = config.levels().get(levelIndex);
         long n = plan.n();
+        if (PaddedSpan.needed(config, level, n)) {
+            padded.run(levelIndex, block, traffic, pool);
+            return;
+        }
         long w = level.effectiveSegment(n);
         long first = plan.first(block);
         long end = plan.end(block);
@@ -180,7 +188,8 @@ final class BlockRunner {
                     gather(own.k(), kt, ownFirst, r, j, h, heads, d, ks);
                     gather(own.v(), vt, ownFirst, r, j, h, heads, d, vs);
                 } else {
-                    unpack(slices[b - b0], level, segStart, segRows, b, h, j, ks, vs);
+                    DilatedSlice.unpack(slices[b - b0], config, plan.n(), level, segStart / level.effectiveSegment(plan.n()),
+                            plan.first(b), plan.end(b), false, h, j, 0, kt.bytes(), vt.bytes(), null, ks, vs);
                 }
             }
             gather(own.q(), qt, ownFirst, r, mine, h, heads, d, qs);
@@ -234,25 +243,6 @@ final class BlockRunner {
         for (int i = j[0]; i < j[1]; i++) {
             MemorySegment.copy(packed, i * rowBytes, window, ((first + (long) i * r) * heads + h) * rowBytes, rowBytes);
         }
-    }
-
-    /** Copies head h's K and V rows j[0]..j[1] out of block b's slice (laid out as {@link DilatedSlice} writes it). */
-    private void unpack(byte[] slice, Level level, long segStart, long segRows, int b, int h, int[] j,
-                        MemorySegment ks, MemorySegment vs) {
-        int d = config.headDim();
-        long kRow = (long) d * files.k.dtype().bytes();
-        long vRow = (long) d * files.v.dtype().bytes();
-        long at = 0;
-        int[] own = null;
-        for (int g = 0; g <= h; g++) {
-            own = DilatedSlice.range(segStart, segRows, level.dilation(), config.offset(level, g), plan.first(b), plan.end(b));
-            if (g < h) at += (own[1] - own[0]) * (kRow + vRow);
-        }
-        int count = own[1] - own[0];
-        MemorySegment src = MemorySegment.ofArray(slice);
-        long rows = j[1] - j[0];
-        MemorySegment.copy(src, at + (j[0] - own[0]) * kRow, ks, j[0] * kRow, rows * kRow);
-        MemorySegment.copy(src, at + count * kRow + (j[0] - own[0]) * vRow, vs, j[0] * vRow, rows * vRow);
     }
 
     /** A test hook: -Dlongnet.cluster.stagePauseMillis=M pauses after each stage, so that a test can kill a member mid-job. */

@@ -7,6 +7,6 @@ record FileSlices(JobFiles files, BlockPlan plan) implements SliceSource {
     @Override
     public byte[] fetch(int level, long segment, int block) throws IOException {
         return DilatedSlice.extract(files.config, files.config.levels().get(level), segment, plan.first(block),
-                plan.end(block), files.k, files.v);
+                plan.end(block), files.q, files.k, files.v);
     }
 }

@@ -15,7 +15,7 @@ record Stage(List<Integer> levels, boolean spanning) {
         List<Stage> stages = new ArrayList<>();
         List<Integer> local = new ArrayList<>();
         for (int i = 0; i < config.levels().size(); i++) {
-            if (plan.local(config.levels().get(i))) {
+            if (plan.local(config, config.levels().get(i))) {
                 local.add(i);
                 continue;
             }

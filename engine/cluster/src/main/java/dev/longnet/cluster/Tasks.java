@@ -163,7 +163,7 @@ public final class Tasks {
 
     }
 
-    /** One block's slice of one segment of a spanning level, read from this member's k and v. */
+    /** One block's slice of one segment of a spanning level, read from this member's k and v (and q, if it carries queries). */
     static final class Slice extends Task {
         @Serial
         private static final long serialVersionUID = 1L;
@@ -182,7 +182,7 @@ public final class Tasks {
 
         @Override
         Reply run(HazelcastInstance instance, MemberContext c) throws IOException {
-            try (NpyFile k = NpyFile.open(k(c)); NpyFile v = NpyFile.open(v(c))) {
+            try (NpyFile q = NpyFile.open(q(c)); NpyFile k = NpyFile.open(k(c)); NpyFile v = NpyFile.open(v(c))) {
                 long[] shape = k.shape();
                 if (shape.length != 3 || shape[0] != plan.n()) {
                     throw new IllegalArgumentException(spec.k() + " has shape " + java.util.Arrays.toString(shape)
@@ -190,7 +190,7 @@ public final class Tasks {
                 }
                 AttentionConfig config = spec.config((int) shape[1], (int) shape[2]);
                 return Reply.data(DilatedSlice.extract(config, config.levels().get(level), segment,
-                        plan.first(block), plan.end(block), k, v));
+                        plan.first(block), plan.end(block), q, k, v));
             }
         }
     }

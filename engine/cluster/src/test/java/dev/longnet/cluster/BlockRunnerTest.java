@@ -2,6 +2,9 @@ package dev.longnet.cluster;
 
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.HeadOffsetRule;
+import dev.longnet.engine.Level;
+import dev.longnet.engine.PaddedLayout;
+import dev.longnet.engine.Semantics;
 import dev.longnet.engine.VectorAttentionKernel;
 import dev.longnet.storage.DType;
 import java.io.IOException;
@@ -45,11 +48,37 @@ class BlockRunnerTest {
     @Test
     void spanningViewsLongerThanAKeyBlockAreCutAsTheEngineCutsThem() throws IOException {
         for (boolean causal : new boolean[]{false, true}) {
-            AttentionConfig config = AttentionConfig.builder().levels(new long[]{8, 300}, new int[]{1, 2}).heads(2)
-                    .headDim(4).causal(causal).build();
-            Path trialDir = dir.resolve("kb-" + causal);
+            keyBlocks(AttentionConfig.builder().levels(new long[]{8, 300}, new int[]{1, 2}).heads(2).headDim(4)
+                    .causal(causal).build(), 300, "kb-" + causal);
+            // torchscale: level 100 spans the blocks of 104 rows, and its last segment (90 rows) has zero keys.
+            keyBlocks(AttentionConfig.builder().levels(new long[]{8, 100}, new int[]{1, 4}).heads(3).headDim(4)
+                    .causal(causal).semantics(Semantics.TORCHSCALE).build(), 290, "kb-torchscale-" + causal);
+            // torchscale, level 99 shifts (99 % 4 != 0): the stream does not run it, the engine with key blocks of 8 does.
+            AttentionConfig shifted = AttentionConfig.builder().levels(new long[]{8, 99}, new int[]{1, 4}).heads(3)
+                    .headDim(4).causal(causal).semantics(Semantics.TORCHSCALE).build();
+            Path trialDir = dir.resolve("kb-shifted-" + causal);
             java.nio.file.Files.createDirectories(trialDir);
-            Path[] qkv = Tensors.inputs(trialDir, new Random(5), 300, 2, 4, DType.F32);
+            Path[] qkv = Tensors.inputs(trialDir, new Random(6), 290, 3, 4, DType.F32);
+            Path out = trialDir.resolve("out.npy");
+            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, shifted, 1, 1L << 20);
+            BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
+            try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
+                for (int b = 0; b < plan.blocks(); b++) {
+                    new BlockRunner(files, plan, new FileSlices(files, plan), spec, new VectorAttentionKernel(), 8).run(b);
+                }
+            }
+            JobFiles.commit(out);
+            assertTrue(Stage.of(shifted, plan).getLast().spanning(), plan.toString());
+            assertArrayEquals(Tensors.engine(shifted, qkv, 8), Tensors.bits(out), "causal " + causal + ", " + plan);
+        }
+    }
+
+    private void keyBlocks(AttentionConfig config, long n, String name) throws IOException {
+        boolean causal = config.causal();
+        {
+            Path trialDir = dir.resolve(name);
+            java.nio.file.Files.createDirectories(trialDir);
+            Path[] qkv = Tensors.inputs(trialDir, new Random(5), n, config.heads(), config.headDim(), DType.F32);
             Path out = trialDir.resolve("out.npy");
             JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 1, 1L << 20);
             BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
@@ -59,6 +88,7 @@ class BlockRunnerTest {
                 }
             }
             JobFiles.commit(out);
+            assertTrue(Stage.of(config, plan).getLast().spanning(), plan.toString());
             assertArrayEquals(stream(config, qkv, 8), Tensors.bits(out), "causal " + causal + ", " + plan);
         }
     }
@@ -109,6 +139,64 @@ class BlockRunnerTest {
             assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out), "trial " + trial + ": " + config + ", " + plan);
         }
         assertTrue(spanning >= 10, "too few trials with spanning levels: " + spanning);
+    }
+
+    /**
+     * Under torchscale semantics too: partial segments (zero keys), w % r != 0 (shifted segments, whose outputs move
+     * to later rows and blocks, and zero queries), w > N, H % r != 0, causal or not.
+     */
+    @Test
+    void randomTorchscaleConfigurationsEqualTheEngineBitForBit() throws IOException {
+        Random random = new Random(21);
+        int spanning = 0;
+        int shifted = 0;
+        int padded = 0;
+        for (int trial = 0; trial < 60; trial++) {
+            long n = 1 + random.nextInt(90);
+            AttentionConfig config = Tensors.randomConfig(random, n).toBuilder().semantics(Semantics.TORCHSCALE).build();
+            int members = 2 + random.nextInt(3);
+            Path trialDir = dir.resolve("ts" + trial);
+            java.nio.file.Files.createDirectories(trialDir);
+            DType dtype = random.nextInt(4) == 0 ? DType.F16 : DType.F32;
+            Path[] qkv = Tensors.inputs(trialDir, random, n, config.heads(), config.headDim(), dtype);
+            Path out = trialDir.resolve("out.npy");
+            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 1 + random.nextInt(2), 1L << 20);
+            BlockPlan plan = runAll(qkv, out, spec, members, null);
+            for (Stage stage : Stage.of(config, plan)) {
+                if (!stage.spanning()) continue;
+                spanning++;
+                Level level = config.levels().get(stage.levels().getFirst());
+                if (PaddedLayout.of(level, n).shifted()) shifted++;
+                if (PaddedSpan.needed(config, level, n)) padded++;
+            }
+            assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out), "trial " + trial + ": " + config + ", " + plan);
+        }
+        assertTrue(spanning >= 20 && shifted >= 10 && padded >= 15,
+                "too few spanning levels: " + spanning + ", shifted " + shifted + ", padded " + padded);
+    }
+
+    /**
+     * torchscale semantics with local and spanning levels: a shifted level (w % r != 0) spans the blocks even where
+     * its segment divides the block, and so does a level of a non-causal job whose last block is shorter than its
+     * segment; a causal level that does not shift stays local.
+     */
+    @Test
+    void torchscaleLevelsThatShiftOrPadSpan() throws IOException {
+        for (boolean causal : new boolean[]{false, true}) {
+            AttentionConfig config = AttentionConfig.builder()
+                    .levels(new long[]{16, 30, 56, 112, 400}, new int[]{1, 4, 3, 2, 12}).heads(6).headDim(8)
+                    .causal(causal).semantics(Semantics.TORCHSCALE).build();
+            Path trialDir = dir.resolve("ts-" + causal);
+            java.nio.file.Files.createDirectories(trialDir);
+            Path[] qkv = Tensors.inputs(trialDir, new Random(9), 300, 6, 8, DType.F32);
+            Path out = trialDir.resolve("out.npy");
+            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 2, 1L << 20);
+            BlockPlan plan = runAll(qkv, out, spec, 3, null);
+            assertEquals(new BlockPlan(300, 112, 3), plan);              // the last block: 76 rows
+            assertEquals(causal ? "[false, true, true, false, true]" : "[false, true, true, true, true]",
+                    Stage.of(config, plan).stream().map(Stage::spanning).toList().toString());
+            assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out), config.toString());
+        }
     }
 
     @Test

@@ -76,6 +76,21 @@ class ClusterJobTest {
         }
     }
 
+    /**
+     * torchscale semantics through the members: shifted levels (w % r != 0) fetch their slices with Q rows, H % r != 0,
+     * a partial last segment (zero keys), w > N; causal and not.
+     */
+    @Test
+    void torchscaleSemanticsEqualsTheEngineBitForBit() throws Exception {
+        for (boolean causal : new boolean[]{false, true}) {
+            AttentionConfig config = AttentionConfig.builder()
+                    .levels(new long[]{16, 30, 64, 100, 1000}, new int[]{1, 4, 3, 4, 12}).heads(6).headDim(8)
+                    .causal(causal).semantics(dev.longnet.engine.Semantics.TORCHSCALE).build();
+            ClusterJob.Result result = run("torchscale-" + causal, config, 250, causal ? DType.F16 : DType.F32);
+            assertEquals(3, result.plan().blocks());
+        }
+    }
+
     @Test
     void sliceBytesPerMemberFollowTheFormula() throws Exception {
         // N = 3 blocks of 64 rows; level (64, 2) is local, level (192, 4) spans all three blocks. Each block holds

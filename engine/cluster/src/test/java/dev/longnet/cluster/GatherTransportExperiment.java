@@ -55,7 +55,8 @@ class GatherTransportExperiment {
                 IMap<String, byte[]> map = owner.getMap("slices");
                 IMap<String, byte[]> readerMap = reader.getMap("slices");
                 byte[] slice = DilatedSlice.extract(config, config.levels().get(1), 0, 0, 1024,
-                        dev.longnet.storage.NpyFile.open(qkv[1]), dev.longnet.storage.NpyFile.open(qkv[2]));
+                        dev.longnet.storage.NpyFile.open(qkv[0]), dev.longnet.storage.NpyFile.open(qkv[1]),
+                        dev.longnet.storage.NpyFile.open(qkv[2]));
                 before = sent(members);
                 for (int i = 0; i < rounds; i++) {
                     map.set("s" + warm + "-" + i, slice);

@@ -31,15 +31,30 @@ class JobSpecTest {
     }
 
     @Test
-    void torchscaleSemanticsAndAMalformedConfigurationAreRefused() {
-        AttentionConfig torchscale = AttentionConfig.builder().levels(new long[]{16}, new int[]{2}).heads(1).headDim(64)
+    void torchscaleSemanticsIsPartOfTheJobAndAMalformedConfigurationIsRefused() {
+        AttentionConfig torchscale = AttentionConfig.builder().levels(new long[]{16}, new int[]{3}).heads(1).headDim(64)
                 .semantics(Semantics.TORCHSCALE).build();
+        JobSpec spec = JobSpec.of(Q, K, V, OUT, torchscale, 1, 1 << 20);
+        assertTrue(spec.config().contains("semantics=torchscale"), spec.config());
+        assertEquals(Semantics.TORCHSCALE, spec.config(6, 8).semantics());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> JobSpec.of(Q, K, V, OUT, torchscale, 1, 1 << 20));
-        assertEquals("the cluster computes the exact semantics only, not TORCHSCALE", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
                 () -> new JobSpec("q", "k", "v", "o", "segments=16 dilations=2", false, 1, 1 << 20));
         assertTrue(e.getMessage().startsWith("malformed attention configuration 'segments=16 dilations=2': no heads"),
                 e.getMessage());
+    }
+
+    /** An interrupted run of one semantics is not resumed as the other: the run directory names what differs. */
+    @Test
+    void aRunDirectoryOfTheOtherSemanticsIsRefused(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        AttentionConfig exact = AttentionConfig.builder().levels(new long[]{16}, new int[]{3}).heads(2).headDim(4).build();
+        Path[] qkv = Tensors.inputs(dir, new java.util.Random(1), 40, 2, 4, dev.longnet.storage.DType.F32);
+        Path out = dir.resolve("out.npy");
+        JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, JobSpec.of(qkv[0], qkv[1], qkv[2], out, exact, 1, 1 << 20), 2);
+        JobSpec torchscale = JobSpec.of(qkv[0], qkv[1], qkv[2], out,
+                exact.toBuilder().semantics(Semantics.TORCHSCALE).build(), 1, 1 << 20);
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, torchscale, 2));
+        assertTrue(e.getMessage().contains("an interrupted run of another job") && e.getMessage().contains("semantics=exact")
+                && e.getMessage().contains("semantics=torchscale"), e.getMessage());
     }
 }

@@ -42,9 +42,30 @@ final class Tensors {
 
     /** The single-machine engine's output for the files, as raw f32 bits. */
     static int[] engine(AttentionConfig config, Path[] qkv) throws IOException {
+        return engine(config, qkv, new DilatedAttention(config, DilatedAttention.Options.defaults().withThreads(1)));
+    }
+
+    /**
+     * As {@link #engine(AttentionConfig, Path[])}, with key blocks of {@code keyBlockRows} view rows (the engine's
+     * package-private test constructor, reached by reflection from this package).
+     */
+    static int[] engine(AttentionConfig config, Path[] qkv, int keyBlockRows) throws IOException {
+        DilatedAttention engine;
+        try {
+            var constructor = DilatedAttention.class.getDeclaredConstructor(AttentionConfig.class,
+                    DilatedAttention.Options.class, int.class);
+            constructor.setAccessible(true);
+            engine = constructor.newInstance(config, DilatedAttention.Options.defaults().withThreads(1), keyBlockRows);
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+        return engine(config, qkv, engine);
+    }
+
+    private static int[] engine(AttentionConfig config, Path[] qkv, DilatedAttention attention) throws IOException {
         try (NpyFile q = NpyFile.open(qkv[0]); NpyFile k = NpyFile.open(qkv[1]); NpyFile v = NpyFile.open(qkv[2]);
              Arena arena = Arena.ofConfined();
-             DilatedAttention engine = new DilatedAttention(config, DilatedAttention.Options.defaults().withThreads(1))) {
+             DilatedAttention engine = attention) {
             long n = q.rows();
             long[] shape = q.shape();
             MemorySegment out = arena.allocate(n * q.rowElements() * 4, 4);
