@@ -147,7 +147,7 @@ final class AttendCommand extends BaseCommand {
                     + " semantics); run it without --cluster");
         }
         ClusterAttend.Outcome outcome = ClusterAttend.run(this::note, clusterName, cluster, inputs.q, inputs.k, inputs.v,
-                out, config, threadCount, windowBudget != null ? windowBudget : 256L << 20);
+                out, config, threadCount, windowBudget != null ? windowBudget : 256L << 20, chatty());
         result(json ? outcome.json().toString() : "attend: " + outcome.line());
         return 0;
     }
