@@ -143,7 +143,7 @@ final class AttendCommand extends BaseCommand {
             throw usage("--force, --restart, --check-finite and --backend cuda are not supported with --cluster");
         }
         ClusterAttend.Outcome outcome = ClusterAttend.run(this::note, clusterName, cluster, inputs.q, inputs.k, inputs.v,
-                out, config, threadCount, windowBudget != null ? windowBudget : 256L << 20);
+                out, config, threadCount, windowBudget != null ? windowBudget : 256L << 20, chatty());
         result(json ? outcome.json().toString() : "attend: " + outcome.line());
         return 0;
     }

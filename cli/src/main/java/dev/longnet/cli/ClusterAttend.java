@@ -6,6 +6,7 @@ import com.hazelcast.core.HazelcastInstance;
 import dev.longnet.cluster.ClusterJob;
 import dev.longnet.cluster.ClusterSettings;
 import dev.longnet.cluster.HazelcastSetup;
+import dev.longnet.cluster.JobProgress;
 import dev.longnet.cluster.JobSpec;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.Level;
@@ -21,10 +22,12 @@ final class ClusterAttend {
 
     record Outcome(ClusterJob.Result result, AttentionConfig levels) {
         String line() {
-            return String.format(Locale.ROOT, "wrote %s on %d member(s), %d blocks of %d rows, in %.1f s%s",
-                    result.output(), result.members().size(), result.plan().blocks(), result.plan().blockRows(),
-                    result.seconds(), result.stagesSkipped() > 0
-                            ? " (resumed: " + result.stagesSkipped() + " block stages were done by an earlier run)" : "");
+            return String.format(Locale.ROOT, "wrote %s on %d member(s), %d blocks of %d rows, in %.1f s: %,.0f"
+                            + " tokens/s%s", result.output(), result.members().size(), result.plan().blocks(),
+                    result.plan().blockRows(), result.seconds(), result.tokensPerSecond(), result.stagesSkipped() > 0
+                            ? String.format(Locale.ROOT, " (resumed: %d block stages were done by an earlier run; the"
+                            + " speed counts this run's work, %,d of the %,d tokens' worth)", result.stagesSkipped(),
+                            result.plan().n() - result.tokensResumed(), result.plan().n()) : "");
         }
 
         Json.Obj json() {
@@ -38,13 +41,15 @@ final class ClusterAttend {
             }
             return Json.object().put("output", result.output()).put("members", result.members())
                     .put("blocks", result.plan().blocks()).put("blockRows", result.plan().blockRows())
-                    .put("seconds", result.seconds()).put("stagesResumed", result.stagesSkipped())
+                    .put("tokens", result.plan().n()).put("seconds", result.seconds())
+                    .put("tokensPerSecond", result.tokensPerSecond()).put("stagesResumed", result.stagesSkipped())
                     .put("levels", levelList);
         }
     }
 
+    /** The job; a progress bar shows on a terminal when {@code progress} (not --quiet, not --json). */
     static Outcome run(Consumer<String> note, String clusterName, String cluster, Path q, Path k, Path v, Path out,
-                       ConfigOptions options, int threads, long windowBudget) {
+                       ConfigOptions options, int threads, long windowBudget, boolean progress) {
         List<String> addresses;
         try {
             addresses = ClusterSettings.addresses(cluster);
@@ -63,8 +68,8 @@ final class ClusterAttend {
             note.accept("attend: submitting to cluster '" + clusterName + "' (" + client.getCluster().getMembers().size()
                     + " members)");
             ClusterJob.Result result;
-            try {
-                result = ClusterJob.run(client, spec, addresses);
+            try (Bar bar = new Bar(progress)) {
+                result = ClusterJob.run(client, spec, addresses, bar);
             } catch (ClusterJob.Failure e) {
                 throw new Failure(e.getMessage());
             }
@@ -72,6 +77,25 @@ final class ClusterAttend {
             return new Outcome(result, levels);
         } finally {
             client.shutdown();
+        }
+    }
+
+    /** The job's progress drawn as attend's bar, started at the first report, where the work resumed is known. */
+    private static final class Bar implements JobProgress.Listener, AutoCloseable {
+        private final boolean enabled;
+        private ProgressDisplay display;
+
+        Bar(boolean enabled) { this.enabled = enabled; }
+
+        @Override
+        public void onProgress(JobProgress p) {
+            if (display == null) display = ProgressDisplay.start("attend", p.tokensTotal(), p.tokensResumed(), enabled);
+            display.update(p.tokensDone());
+        }
+
+        @Override
+        public void close() {
+            if (display != null) display.close();
         }
     }
 

@@ -25,10 +25,19 @@ public final class ProgressDisplay implements AutoCloseable {
 
     /** A bar counting {@code total} tokens, or a silent one when {@code enabled} is false or there is no terminal. */
     public static ProgressDisplay start(String task, long total, boolean enabled) {
+        return start(task, total, 0, enabled);
+    }
+
+    /**
+     * A bar counting {@code total} tokens of which {@code resumed} were done by an earlier run: it starts there,
+     * and its speed and ETA count only this run's work.
+     */
+    public static ProgressDisplay start(String task, long total, long resumed, boolean enabled) {
         if (!enabled || !interactive()) return new ProgressDisplay(null);
         ProgressBar bar = new ProgressBarBuilder()
                 .setTaskName(task)
                 .setInitialMax(total)
+                .startsFrom(resumed, java.time.Duration.ZERO)
                 .setUnit(" tok", 1)
                 .showSpeed(new DecimalFormat("#,##0", DecimalFormatSymbols.getInstance(Locale.ROOT)))
                 .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)

@@ -92,7 +92,8 @@ class ClusterCommandTest {
         attend[Arrays.asList(attend).indexOf("--cluster") + 1] = live;
         Cli.Run again = longnet(attend);
         assertEquals(0, again.code(), again.toString());
-        assertTrue(again.out().contains("resumed"), again.toString());
+        assertTrue(again.out().contains("resumed") && again.out().contains("the speed counts this run's work"),
+                again.toString());
         assertTrue(again.err().contains("received"), again.toString());
         assertArrayEquals(bits(data.resolve("single.npy")), bits(data.resolve("cluster.npy")));
         assertNoHazelcastLog(again);
@@ -136,7 +137,7 @@ class ClusterCommandTest {
     }
 
     /** A java command line with this JVM's module and access flags and class path, small and quick to start. */
-    private static List<String> java() {
+    static List<String> java() {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -217,7 +218,7 @@ class ClusterCommandTest {
         }
     }
 
-    private static int[] freePorts(int count) throws IOException {
+    static int[] freePorts(int count) throws IOException {
         int[] ports = new int[count];
         ServerSocket[] sockets = new ServerSocket[count];
         for (int i = 0; i < count; i++) {

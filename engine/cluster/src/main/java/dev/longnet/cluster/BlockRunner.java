@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.DoubleConsumer;
 
 /**
  * Computes one block of a distributed job: its stages in configuration order, journaled, merging into the block's
@@ -39,14 +41,34 @@ final class BlockRunner {
     private final int keyBlockRows;
     /** Spanning levels under torchscale semantics, where they differ from exact ones. */
     private final PaddedSpan padded;
+    private final Listener listener;
+
+    /**
+     * Hears the work a block has done, in tokens ({@link BlockWork}), counting the stages an earlier run finished:
+     * once as the block starts, as a stage goes on, and as each stage ends. Called from the runner's threads, the
+     * span pool's included.
+     */
+    @FunctionalInterface
+    interface Listener {
+        Listener NONE = (block, tokensDone) -> { };
+
+        void onProgress(int block, long tokensDone);
+    }
 
     BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel) {
-        this(files, plan, peers, spec, kernel, Tiling.KEY_BLOCK_ROWS);
+        this(files, plan, peers, spec, kernel, Tiling.KEY_BLOCK_ROWS, Listener.NONE);
     }
 
     /** With key blocks of {@code keyBlockRows} view rows in spanning levels (tests use small ones). */
     BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel, int keyBlockRows) {
+        this(files, plan, peers, spec, kernel, keyBlockRows, Listener.NONE);
+    }
+
+    /** With key blocks of {@code keyBlockRows} view rows in spanning levels, telling {@code listener} the work done. */
+    BlockRunner(JobFiles files, BlockPlan plan, SliceSource peers, JobSpec spec, AttentionKernel kernel, int keyBlockRows,
+                Listener listener) {
         this.keyBlockRows = keyBlockRows;
+        this.listener = listener;
         this.files = files;
         this.config = files.config;
         this.plan = plan;
@@ -69,6 +91,8 @@ final class BlockRunner {
         else if (journal.mustRestore()) journal.restore(regions);
         if (!journal.started()) journal.start();
         int skipped = journal.lastDone() + 1;
+        BlockWork work = new BlockWork(config, plan);
+        listener.onProgress(block, work.done(block, skipped, 0));
         Traffic traffic = Traffic.empty(block, config.levels().size(), plan.blocks());
         ExecutorService pool = Parallel.pool(spec.threads(), "longnet-span");
         try {
@@ -78,10 +102,13 @@ final class BlockRunner {
                     journal.save(regions);
                     journal.begin(s);
                 }
-                if (stage.spanning()) spanning(stage.levels().getFirst(), block, traffic, pool);
-                else local(stage.levels(), first, end);
+                int index = s;
+                DoubleConsumer share = f -> listener.onProgress(block, work.done(block, index, f));
+                if (stage.spanning()) spanning(stage.levels().getFirst(), block, traffic, pool, share);
+                else local(stage.levels(), first, end, share);
                 force();
                 journal.done(s);
+                listener.onProgress(block, work.done(block, s + 1, 0));
                 journal = BlockJournal.open(files.dir, block);
                 pause();
             }
@@ -91,8 +118,11 @@ final class BlockRunner {
         return new Outcome(block, skipped, traffic);
     }
 
-    /** The engine on the block's rows with the stage's levels (segment lengths as clamped to the whole sequence). */
-    private void local(List<Integer> levels, long first, long end) throws IOException {
+    /**
+     * The engine on the block's rows with the stage's levels (segment lengths as clamped to the whole sequence);
+     * {@code share} hears the share of the stage done, as the engine's progress counts it.
+     */
+    private void local(List<Integer> levels, long first, long end, DoubleConsumer share) throws IOException {
         List<Level> list = new ArrayList<>();
         for (int i : levels) {
             Level level = config.levels().get(i);
@@ -100,7 +130,8 @@ final class BlockRunner {
         }
         AttentionConfig sub = config.withLevels(list);
         DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(spec.threads())
-                .withBudget(spec.windowBudget()).withKernel(kernel);
+                .withBudget(spec.windowBudget()).withKernel(kernel)
+                .withListener(p -> share.accept((double) p.tokensDone() / p.tokensTotal()));
         long rows = end - first;
         try (DilatedAttention engine = new DilatedAttention(sub, options)) {
             engine.attend(new BlockRows(files.q, first, rows), new BlockRows(files.k, first, rows),
@@ -109,8 +140,12 @@ final class BlockRunner {
         }
     }
 
-    /** One spanning level over every segment the block shares. */
-    private void spanning(int levelIndex, int block, Traffic traffic, ExecutorService pool) throws IOException {
+    /**
+     * One spanning level over every segment the block shares; {@code share} hears the share of the stage done, a
+     * segment's rows in the block per head.
+     */
+    private void spanning(int levelIndex, int block, Traffic traffic, ExecutorService pool, DoubleConsumer share)
+            throws IOException {
         Level level = config.levels().get(levelIndex);
         long n = plan.n();
         if (PaddedSpan.needed(config, level, n)) {
@@ -120,6 +155,7 @@ final class BlockRunner {
         long w = level.effectiveSegment(n);
         long first = plan.first(block);
         long end = plan.end(block);
+        Share done = new Share(share, (end - first) * config.heads());
         for (long s = first / w; s * w < end; s++) {
             long segStart = s * w;
             long segEnd = Math.min(n, segStart + w);
@@ -131,12 +167,19 @@ final class BlockRunner {
                 slices[b - b0] = peers.fetch(levelIndex, s, b);
                 traffic.add(levelIndex, b, slices[b - b0].length);
             }
-            segment(level, s, block, b0, slices, pool);
+            segment(level, s, block, b0, slices, pool, done);
         }
     }
 
+    /** Row-heads of a spanning stage done, out of {@code total}, told to {@code share} as a fraction. */
+    private record Share(DoubleConsumer share, long total, AtomicLong done) {
+        Share(DoubleConsumer share, long total) { this(share, total, new AtomicLong()); }
+
+        void add(long rowHeads) { share.accept((double) done.addAndGet(rowHeads) / total); }
+    }
+
     /** The block's queries of segment s, per head, against the gathered keys and values. */
-    private void segment(Level level, long s, int block, int b0, byte[][] slices, ExecutorService pool)
+    private void segment(Level level, long s, int block, int b0, byte[][] slices, ExecutorService pool, Share done)
             throws IOException {
         long n = plan.n();
         long w = level.effectiveSegment(n);
@@ -153,6 +196,7 @@ final class BlockRunner {
                 int head = h;
                 heads.add(() -> {
                     head(level, segStart, segRows, head, block, b0, slices, own);
+                    done.add(to - from);
                     return null;
                 });
             }

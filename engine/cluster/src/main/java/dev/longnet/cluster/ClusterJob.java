@@ -15,7 +15,8 @@ import java.util.concurrent.TimeoutException;
 /**
  * Submits a job to the members of a cluster, from a client or a member: checks that every member sees the same
  * inputs, prepares the output on the first member, assigns block b to member b mod P (the block count is fixed when
- * the job first starts, so a re-run with fewer members reassigns the lost blocks), waits, and commits.
+ * the job first starts, so a re-run with fewer members reassigns the lost blocks), waits (telling a listener the
+ * work done, as the members report it), and commits.
  */
 public final class ClusterJob {
     private ClusterJob() { }
@@ -26,9 +27,14 @@ public final class ClusterJob {
      * @param members  the members that computed it, in block-assignment order
      * @param owners   the member address of each block
      * @param traffic  per block, the slice bytes it received per level and sending block
+     * @param seconds  this run's time, from the call to the committed output
+     * @param tokensResumed  the work an earlier, interrupted run had finished, in tokens ({@link JobProgress})
      */
     public record Result(String output, BlockPlan plan, List<String> members, String[] owners, Traffic[] traffic,
-                         int stagesSkipped, double seconds) {
+                         int stagesSkipped, double seconds, long tokensResumed) {
+        /** This run's speed: the tokens' worth of work it computed (all N unless it resumed), per second. */
+        public double tokensPerSecond() { return (plan.n() - tokensResumed) / seconds; }
+
         /** Slice bytes that crossed the network into each member, per level: [level][member]. */
         public long[][] received() { return flows(true); }
 
@@ -61,11 +67,25 @@ public final class ClusterJob {
      * {@code listed} is empty), in the list's order.
      */
     public static Result run(HazelcastInstance hz, JobSpec spec, List<String> listed) {
+        return run(hz, spec, listed, JobProgress.Listener.NONE);
+    }
+
+    /**
+     * As {@link #run(HazelcastInstance, JobSpec, List)}, telling {@code listener} the work done as the members
+     * report it (on a map in the cluster named after the output, read a few times a second while the blocks run).
+     */
+    public static Result run(HazelcastInstance hz, JobSpec spec, List<String> listed, JobProgress.Listener listener) {
         long start = System.nanoTime();
         List<Member> members = members(hz, listed);
         List<String> addresses = members.stream().map(Members::address).toList();
         IExecutorService executor = hz.getExecutorService(Tasks.JOBS);
+        try (ProgressBoard board = ProgressBoard.open(hz, spec, listener)) {
+            return run(hz, spec, members, addresses, executor, board, start);
+        }
+    }
 
+    private static Result run(HazelcastInstance hz, JobSpec spec, List<Member> members, List<String> addresses,
+                              IExecutorService executor, ProgressBoard board, long start) {
         Map<String, Reply> inputs = all(hz, executor, members, m -> new Tasks.Inspect(spec), spec);
         String first = inputs.get(addresses.getFirst()).text();
         for (var e : inputs.entrySet()) {
@@ -75,6 +95,7 @@ public final class ClusterJob {
             }
         }
         BlockPlan plan = one(hz, executor, members.getFirst(), new Tasks.Prepare(spec, members.size()), spec).plan();
+        board.start(plan);
 
         String[] owners = new String[plan.blocks()];
         for (int b = 0; b < plan.blocks(); b++) owners[b] = addresses.get(b % addresses.size());
@@ -83,7 +104,8 @@ public final class ClusterJob {
             List<Integer> mine = new ArrayList<>();
             for (int b = index; b < plan.blocks(); b += members.size()) mine.add(b);
             return new Tasks.Block(spec, plan, owners, mine.stream().mapToInt(Integer::intValue).toArray());
-        }, spec);
+        }, spec, board::poll);
+        board.finish();
         Traffic[] traffic = new Traffic[plan.blocks()];
         int skipped = 0;
         for (Reply r : replies.values()) {
@@ -91,7 +113,8 @@ public final class ClusterJob {
             skipped += r.stagesSkipped();
         }
         String output = one(hz, executor, members.getFirst(), new Tasks.Commit(spec), spec).text();
-        return new Result(output, plan, addresses, owners, traffic, skipped, (System.nanoTime() - start) / 1e9);
+        return new Result(output, plan, addresses, owners, traffic, skipped, (System.nanoTime() - start) / 1e9,
+                board.resumed());
     }
 
     private static List<Member> members(HazelcastInstance hz, List<String> listed) {
@@ -124,12 +147,19 @@ public final class ClusterJob {
         return all(hz, executor, List.of(member), m -> task, spec).get(Members.address(member));
     }
 
+    private static Map<String, Reply> all(HazelcastInstance hz, IExecutorService executor, List<Member> members,
+                                          java.util.function.Function<Member, Tasks.Task> tasks, JobSpec spec) {
+        return all(hz, executor, members, tasks, spec, () -> { });
+    }
+
     /**
      * Sends each member its task and waits for every reply. A member that leaves fails the job at once with a line
      * naming it (even while other members are still working); an error a member reports is named the same way.
+     * {@code waiting} runs between the waits for replies.
      */
     private static Map<String, Reply> all(HazelcastInstance hz, IExecutorService executor, List<Member> members,
-                                          java.util.function.Function<Member, Tasks.Task> tasks, JobSpec spec) {
+                                          java.util.function.Function<Member, Tasks.Task> tasks, JobSpec spec,
+                                          Runnable waiting) {
         Map<String, Future<Reply>> pending = new LinkedHashMap<>();
         for (Member m : members) pending.put(Members.address(m), executor.submitToMember(tasks.apply(m), m));
         Map<String, Reply> replies = new LinkedHashMap<>();
@@ -141,6 +171,7 @@ public final class ClusterJob {
                     reply = e.getValue().get(100, TimeUnit.MILLISECONDS);
                 } catch (TimeoutException timeout) {
                     requirePresent(hz, members, spec);
+                    waiting.run();
                     continue;
                 } catch (ExecutionException ex) {
                     requirePresent(hz, members, spec);

@@ -4,6 +4,7 @@ import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.HazelcastInstanceAware;
 import dev.longnet.engine.AttentionConfig;
+import dev.longnet.engine.Tiling;
 import dev.longnet.storage.NpyFile;
 import java.io.IOException;
 import java.io.Serial;
@@ -88,7 +89,10 @@ public final class Tasks {
         }
     }
 
-    /** Creates (or finds, for a re-run) the partial output, the lse scratch and the plan; run on one member. */
+    /**
+     * Creates (or finds, for a re-run) the partial output, the lse scratch and the plan, and puts each block's
+     * journaled work on the job's {@link ProgressBoard}; run on one member.
+     */
     static final class Prepare extends Task {
         @Serial
         private static final long serialVersionUID = 1L;
@@ -101,7 +105,21 @@ public final class Tasks {
 
         @Override
         Reply run(HazelcastInstance instance, MemberContext c) throws IOException {
-            return Reply.plan(JobFiles.prepare(q(c), k(c), v(c), out(c), spec, members));
+            BlockPlan plan = JobFiles.prepare(q(c), k(c), v(c), out(c), spec, members);
+            long[] shape = JobFiles.shape(q(c), k(c), v(c));
+            BlockWork work = new BlockWork(spec.config((int) shape[1], (int) shape[2]), plan);
+            ProgressBoard.Publisher board = new ProgressBoard.Publisher(instance, spec, work);
+            Path dir = JobFiles.runDirectory(out(c));
+            for (int b = 0; b < plan.blocks(); b++) {
+                int stagesDone;
+                try {
+                    stagesDone = BlockJournal.open(dir, b).lastDone() + 1;
+                } catch (IOException | RuntimeException e) {
+                    continue;                          // a damaged journal is said by the block's own task
+                }
+                board.onProgress(b, work.done(b, stagesDone, 0));
+            }
+            return Reply.plan(plan);
         }
     }
 
@@ -129,7 +147,8 @@ public final class Tasks {
                 FileSlices own = new FileSlices(files, plan);
                 SliceSource peers = (level, s, b) -> owners[b].equals(self) ? own.fetch(level, s, b)
                         : fetch(instance, owners[b], new Slice(spec, plan, level, s, b));
-                BlockRunner runner = new BlockRunner(files, plan, peers, spec, c.kernel());
+                BlockRunner runner = new BlockRunner(files, plan, peers, spec, c.kernel(), Tiling.KEY_BLOCK_ROWS,
+                        new ProgressBoard.Publisher(instance, spec, new BlockWork(files.config, plan)));
                 for (int i = 0; i < blocks.length; i++) {
                     ReentrantLock lock = c.lock(out(c), blocks[i]);
                     lock.lockInterruptibly();

@@ -112,6 +112,64 @@ class ClusterJobTest {
         }
     }
 
+    /**
+     * The submitter hears the job's progress as the members report it: from the work resumed (none), growing, last
+     * at N. Each member pauses after each of its block's four stages, so the job lasts long enough to be watched.
+     */
+    @Test
+    void theListenerSeesProgressGrowToTheTotal() throws Exception {
+        AttentionConfig config = AttentionConfig.builder()
+                .levels(new long[]{16, 32, 64, 128, 1000}, new int[]{1, 2, 4, 6, 12}).heads(2).headDim(4).build();
+        Path dir = Files.createDirectories(data.resolve("progress"));
+        Path[] qkv = Tensors.inputs(dir, new Random(7), 250, 2, 4, DType.F32);
+        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
+                data.relativize(dir.resolve("out.npy")), config, 1, 1L << 20);
+        List<JobProgress> seen = new ArrayList<>();
+        System.setProperty("longnet.cluster.stagePauseMillis", "300");
+        ClusterJob.Result result;
+        try {
+            result = ClusterJob.run(members.getFirst().instance(), spec, addresses, seen::add);
+        } finally {
+            System.clearProperty("longnet.cluster.stagePauseMillis");
+        }
+        assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(dir.resolve("out.npy")));
+        assertEquals(new JobProgress(0, 0, 250), seen.getFirst(), seen.toString());
+        assertEquals(new JobProgress(250, 0, 250), seen.getLast(), seen.toString());
+        for (int i = 1; i < seen.size(); i++) {
+            assertTrue(seen.get(i).tokensDone() > seen.get(i - 1).tokensDone(), seen.toString());
+            assertEquals(0, seen.get(i).tokensResumed());
+            assertEquals(250, seen.get(i).tokensTotal());
+        }
+        assertTrue(seen.stream().anyMatch(p -> p.tokensDone() > 0 && p.tokensDone() < 250), "no progress between: " + seen);
+        assertEquals(0, result.tokensResumed());
+    }
+
+    /** A block an earlier run finished counts as done from the start, and the result says what was resumed. */
+    @Test
+    void workAnEarlierRunFinishedCountsAsDoneFromTheStart() throws Exception {
+        AttentionConfig config = AttentionConfig.builder()
+                .levels(new long[]{16, 32, 64, 128, 1000}, new int[]{1, 2, 4, 6, 12}).heads(2).headDim(4).build();
+        Path dir = Files.createDirectories(data.resolve("progress-resumed"));
+        Path[] qkv = Tensors.inputs(dir, new Random(8), 250, 2, 4, DType.F32);
+        Path out = dir.resolve("out.npy");
+        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
+                data.relativize(out), config, 1, 1L << 20);
+        BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
+        try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {        // an earlier run: block 0
+            new BlockRunner(files, plan, new FileSlices(files, plan), spec, new dev.longnet.engine.VectorAttentionKernel())
+                    .run(0);
+        }
+        List<JobProgress> seen = new ArrayList<>();
+        ClusterJob.Result result = ClusterJob.run(members.getFirst().instance(), spec, addresses, seen::add);
+        assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(out));
+        long block0 = plan.end(0) - plan.first(0);
+        assertEquals(new JobProgress(block0, block0, 250), seen.getFirst(), seen.toString());
+        assertEquals(250, seen.getLast().tokensDone());
+        assertEquals(block0, result.tokensResumed());
+        assertEquals(4, result.stagesSkipped());
+        assertEquals((250 - block0) / result.seconds(), result.tokensPerSecond(), 1e-9);
+    }
+
     /** A task outside the allowlist. */
     static final class Outsider implements Callable<String>, Serializable {
         @Override
