@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * LongNet's dilated attention, out = attend(q, k, v), over tensors of shape (N, H, d) held in mapped files or in
@@ -36,9 +38,13 @@ public final class DilatedAttention implements AutoCloseable {
      * @param threads            worker threads (1 runs on the caller's thread)
      * @param windowBudgetBytes  bytes of q, k, v, out and lse rows mapped at once
      * @param unitLog            where a resumable run records its units ({@link UnitLog#NONE}: nowhere)
+     * @param scratch            a directory where a split pass gathers each window's keys and values head by head
+     *                           ({@link GatheredKeys}), so that resident memory stays bounded whatever the segment
+     *                           length; null: none, and split units read mapped k and v in place (all of their
+     *                           pages resident while a unit runs)
      */
     public record Options(int threads, long windowBudgetBytes, AttentionKernel kernel, Progress.Listener listener,
-                          UnitLog unitLog) {
+                          UnitLog unitLog, Path scratch) {
         public Options {
             if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
             if (windowBudgetBytes < 1) throw new IllegalArgumentException("window budget must be positive");
@@ -47,16 +53,17 @@ public final class DilatedAttention implements AutoCloseable {
             if (unitLog == null) unitLog = UnitLog.NONE;
         }
 
-        /** All cores, 256 MiB of windows, the Vector API kernel, no progress listener, no unit log. */
+        /** All cores, 256 MiB of windows, the Vector API kernel, no progress listener, no unit log, no scratch. */
         public static Options defaults() {
-            return new Options(Runtime.getRuntime().availableProcessors(), 256L << 20, null, null, null);
+            return new Options(Runtime.getRuntime().availableProcessors(), 256L << 20, null, null, null, null);
         }
 
-        public Options withThreads(int n) { return new Options(n, windowBudgetBytes, kernel, listener, unitLog); }
-        public Options withBudget(long bytes) { return new Options(threads, bytes, kernel, listener, unitLog); }
-        public Options withKernel(AttentionKernel k) { return new Options(threads, windowBudgetBytes, k, listener, unitLog); }
-        public Options withListener(Progress.Listener l) { return new Options(threads, windowBudgetBytes, kernel, l, unitLog); }
-        public Options withUnitLog(UnitLog log) { return new Options(threads, windowBudgetBytes, kernel, listener, log); }
+        public Options withThreads(int n) { return new Options(n, windowBudgetBytes, kernel, listener, unitLog, scratch); }
+        public Options withBudget(long bytes) { return new Options(threads, bytes, kernel, listener, unitLog, scratch); }
+        public Options withKernel(AttentionKernel k) { return new Options(threads, windowBudgetBytes, k, listener, unitLog, scratch); }
+        public Options withListener(Progress.Listener l) { return new Options(threads, windowBudgetBytes, kernel, l, unitLog, scratch); }
+        public Options withUnitLog(UnitLog log) { return new Options(threads, windowBudgetBytes, kernel, listener, log, scratch); }
+        public Options withScratch(Path dir) { return new Options(threads, windowBudgetBytes, kernel, listener, unitLog, dir); }
     }
 
     private final AttentionConfig config;
@@ -149,60 +156,107 @@ public final class DilatedAttention implements AutoCloseable {
         long unitsDone = 0;
         long unitsTotal = schedule.unitCount(n);
         long ordinal = 0;                                  // of the unit in schedule order
-        for (int p = 0; p < schedule.passes().size(); p++) {
-            Schedule.Pass pass = schedule.passes().get(p);
-            for (long index = 0; index < pass.units(n); index++, ordinal++) {
-                Schedule.Unit unit = schedule.unit(p, index, n);
-                long earlier = log.completed(unit);
-                if (earlier >= 0) {                                        // an earlier run finished this unit
-                    tiles += earlier;
-                    for (int levelIndex : pass.levels()) doneFlops += totalFlops * shareOf(config.levels().get(levelIndex), n, unit.rows());
-                    unitsDone++;
-                    options.listener().onProgress(new Progress(tiles, Math.min(n, Math.round(n * doneFlops / totalFlops)),
-                            n, pass.levels().getLast(), p, unitsDone, unitsTotal));
-                    continue;
-                }
-                long inFirst = unit.windowFirst();
-                long inEnd = unit.windowFirst() + unit.windowRows();
-                PaddedLayout layout = PaddedLayout.of(config.levels().get(pass.levels().getFirst()), n);
-                if (config.semantics() == Semantics.TORCHSCALE && layout.shifted()) {   // alone in its pass
-                    inFirst = layout.inputFirst(unit.windowFirst());
-                    inEnd = layout.inputEnd(unit.windowFirst() + unit.windowRows());
-                }
-                try (Windows windows = Windows.open(unit.windowFirst(), unit.windowRows(), inFirst, inEnd - inFirst,
-                        !pass.split(), q, k, v, out, lse);
-                     UnitRows rows = UnitRows.of(unit, windows, out, lse)) {
-                    requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
-                            windows.out().segment(), windows.lse().segment());
-                    // Every unit after one that runs runs too (finished units are a prefix of the schedule).
-                    if (ordinal + 1 < unitsTotal) {
-                        Schedule.Unit next = schedule.unitAt(ordinal + 1, n);
-                        prefault.ahead(out, lse, next.windowFirst(), next.windowRows());
-                    }
-                    log.begin(unit, rows.out(), rows.lse());
-                    long unitTiles = 0;
-                    for (int i = 0; i < pass.levels().size(); i++) {
-                        int levelIndex = pass.levels().get(i);
-                        Level level = config.levels().get(levelIndex);
-                        int blocks = Tiling.blocks(Level.viewRows(level.effectiveSegment(n), level.dilation(), 0),
-                                keyBlockRows);
-                        for (int block = 0; block < blocks; block++) {
-                            unitTiles += run(tiles(level, n, windows, unit, block, blocks), q, k, v);
-                            if (blocks > 1) windows.dropKeys(level, n, (long) block * keyBlockRows, keyBlockRows);
+        GatheredKeys gathered = null;                      // a split window's keys and values, for all its units
+        WindowLevel gatheredFor = null;
+        try {
+            for (int p = 0; p < schedule.passes().size(); p++) {
+                Schedule.Pass pass = schedule.passes().get(p);
+                for (long index = 0; index < pass.units(n); index++, ordinal++) {
+                    Schedule.Unit unit = schedule.unit(p, index, n);
+                    long earlier = log.completed(unit);
+                    if (earlier >= 0) {                                        // an earlier run finished this unit
+                        tiles += earlier;
+                        for (int levelIndex : pass.levels()) {
+                            doneFlops += totalFlops * shareOf(config.levels().get(levelIndex), n, unit.rows());
                         }
-                        if (config.semantics() == Semantics.TORCHSCALE) padding(level, n, windows, unit);
-                        doneFlops += totalFlops * shareOf(level, n, unit.rows());
-                        boolean last = i == pass.levels().size() - 1;
-                        if (last) log.end(unit, unitTiles, rows.out(), rows.lse());
-                        options.listener().onProgress(new Progress(tiles + unitTiles,
-                                Math.min(n, Math.round(n * doneFlops / totalFlops)), n, levelIndex, p,
-                                unitsDone + (last ? 1 : 0), unitsTotal));
+                        unitsDone++;
+                        options.listener().onProgress(new Progress(tiles,
+                                Math.min(n, Math.round(n * doneFlops / totalFlops)), n, pass.levels().getLast(), p,
+                                unitsDone, unitsTotal));
+                        continue;
                     }
-                    tiles += unitTiles;
-                    unitsDone++;
+                    long inFirst = unit.windowFirst();
+                    long inEnd = unit.windowFirst() + unit.windowRows();
+                    PaddedLayout layout = PaddedLayout.of(config.levels().get(pass.levels().getFirst()), n);
+                    if (config.semantics() == Semantics.TORCHSCALE && layout.shifted()) {   // alone in its pass
+                        inFirst = layout.inputFirst(unit.windowFirst());
+                        inEnd = layout.inputEnd(unit.windowFirst() + unit.windowRows());
+                    }
+                    try (Windows windows = Windows.open(unit, inFirst, inEnd - inFirst, !pass.split(), q, k, v, out,
+                            lse);
+                         UnitRows rows = UnitRows.of(unit, windows, out, lse)) {
+                        requireSharedWithWorkers(windows.q().segment(), windows.k().segment(), windows.v().segment(),
+                                windows.out().segment(), windows.lse().segment());
+                        // Every unit after one that runs runs too (finished units are a prefix of the schedule).
+                        if (ordinal + 1 < unitsTotal) {
+                            Schedule.Unit next = schedule.unitAt(ordinal + 1, n);
+                            prefault.ahead(out, lse, next.firstRow(), next.rows());
+                        }
+                        log.begin(unit, rows.out(), rows.lse());
+                        long unitTiles = 0;
+                        for (int i = 0; i < pass.levels().size(); i++) {
+                            int levelIndex = pass.levels().get(i);
+                            Level level = config.levels().get(levelIndex);
+                            GatheredKeys keys = null;
+                            if (pass.split() && options.scratch() != null
+                                    && (windows.k().segment().isMapped() || windows.v().segment().isMapped())) {
+                                WindowLevel at = new WindowLevel(p, levelIndex, unit.windowFirst());
+                                if (!at.equals(gatheredFor)) {
+                                    if (gathered != null) gathered.close();
+                                    gathered = null;
+                                    gathered = gather(level, n, windows, k, v);
+                                    gatheredFor = at;
+                                }
+                                keys = gathered;
+                            }
+                            int blocks = Tiling.blocks(Level.viewRows(level.effectiveSegment(n), level.dilation(), 0),
+                                    keyBlockRows);
+                            for (int block = 0; block < blocks; block++) {
+                                unitTiles += run(tiles(level, n, windows, keys, unit, block, blocks), q, k, v);
+                                if (blocks > 1 && keys == null) {
+                                    windows.dropKeys(level, n, (long) block * keyBlockRows, keyBlockRows);
+                                }
+                            }
+                            if (config.semantics() == Semantics.TORCHSCALE) padding(level, n, windows, keys, unit);
+                            doneFlops += totalFlops * shareOf(level, n, unit.rows());
+                            boolean last = i == pass.levels().size() - 1;
+                            if (last) log.end(unit, unitTiles, rows.out(), rows.lse());
+                            options.listener().onProgress(new Progress(tiles + unitTiles,
+                                    Math.min(n, Math.round(n * doneFlops / totalFlops)), n, levelIndex, p,
+                                    unitsDone + (last ? 1 : 0), unitsTotal));
+                        }
+                        tiles += unitTiles;
+                        unitsDone++;
+                    }
                 }
             }
+        } finally {
+            if (gathered != null) gathered.close();
         }
+    }
+
+    /** A window of a pass and one of its levels: what a gather of keys and values is for. */
+    private record WindowLevel(int pass, int level, long windowFirst) { }
+
+    /** The segments of {@code level} whose output rows the window holds: [first, end). */
+    private long[] segments(Level level, long n, Windows windows) {
+        long period = config.semantics() == Semantics.TORCHSCALE ? PaddedLayout.of(level, n).outputPeriod()
+                : level.effectiveSegment(n);
+        return new long[]{windows.first / period, Math.ceilDiv(windows.first + windows.rows, period)};
+    }
+
+    /** Gathers the keys and values of the window's segments of {@code level} into the scratch directory. */
+    private GatheredKeys gather(Level level, long n, Windows windows, TensorRows k, TensorRows v) throws IOException {
+        long[] segments = segments(level, n, windows);
+        return GatheredKeys.gather(options.scratch(), config, level, n, segments[0], segments[1], k, v, pool);
+    }
+
+    /**
+     * Bytes of scratch files {@link Options#scratch} may hold at once for inputs of n rows of these types: the
+     * keys and values of one segment of the longest level, head by head.
+     */
+    public static long scratchBytes(AttentionConfig config, long n, DType kType, DType vType) {
+        return GatheredKeys.bytes(config, n, kType, vType);
     }
 
     /**
@@ -234,9 +288,11 @@ public final class DilatedAttention implements AutoCloseable {
      * The tiles of one level for a unit's queries against key block {@code block} of {@code blocks}, cut as
      * {@link Tiling} cuts each view (a unit of a split pass takes the view rows of its own query rows). With one
      * block, a tile's parts are whole views: one query tile of a view, or a group of small views; with more, a
-     * tile is one query tile of a view against the block, its parts the query tile's pieces.
+     * tile is one query tile of a view against the block, its parts the query tile's pieces. With gathered keys
+     * (not null) the views read them, and the last tile of each head to finish drops the head's rows of the block.
      */
-    private List<Tile> tiles(Level level, long n, Windows windows, Schedule.Unit unit, int block, int blocks) {
+    private List<Tile> tiles(Level level, long n, Windows windows, GatheredKeys keys, Schedule.Unit unit, int block,
+                             int blocks) {
         int heads = config.heads();
         int d = config.headDim();
         boolean causal = config.causal();
@@ -253,6 +309,7 @@ public final class DilatedAttention implements AutoCloseable {
         List<Tiling.Piece> pieces = new ArrayList<>();
         for (int h = 0; h < heads; h++) {
             int o = config.offset(level, h);
+            int headTiles = tiles.size();
             List<Tile.Part> group = new ArrayList<>();
             int groupRows = 0;
             for (long s = firstSegment; s < endSegment; s++) {
@@ -266,7 +323,7 @@ public final class DilatedAttention implements AutoCloseable {
                 int from = (int) Math.clamp(Math.ceilDiv(unit.firstRow() - s * period - o, (long) r), 0, queries);
                 int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * period - o, (long) r), 0, queries);
                 if (to <= from) continue;
-                Tile.Views views = windows.views(inRow, outRow, r, m, queries, h, heads, d);
+                Tile.Views views = windows.views(inRow, outRow, r, m, queries, h, heads, d, keys, s);
                 pieces.clear();
                 Tiling.forBlock(m, from, to, causal, keyBlockRows, Tiling.TILE_ROWS, block, pieces::add);
                 if (blocks > 1) {                                         // a tile per query tile: sliced parts
@@ -298,6 +355,12 @@ public final class DilatedAttention implements AutoCloseable {
                 }
             }
             if (!group.isEmpty()) tiles.add(new Tile(group));
+            if (keys != null && tiles.size() > headTiles) {
+                int head = h;
+                Countdown done = new Countdown(tiles.size() - headTiles,
+                        () -> keys.drop(head, (long) block * keyBlockRows, keyBlockRows));
+                for (int i = headTiles; i < tiles.size(); i++) tiles.set(i, new Tile(tiles.get(i).parts(), done));
+            }
         }
         return tiles;
     }
@@ -308,7 +371,8 @@ public final class DilatedAttention implements AutoCloseable {
      * query whose output row is below N merges its attention of the phase's keys. Rows are disjoint across heads,
      * so the bits do not depend on the threads.
      */
-    private void padding(Level level, long n, Windows windows, Schedule.Unit unit) throws IOException {
+    private void padding(Level level, long n, Windows windows, GatheredKeys keys, Schedule.Unit unit)
+            throws IOException {
         int heads = config.heads();
         int d = config.headDim();
         boolean causal = config.causal();
@@ -334,7 +398,7 @@ public final class DilatedAttention implements AutoCloseable {
                     int to = (int) Math.clamp(Math.ceilDiv(unit.firstRow() + unit.rows() - s * period - offset, (long) r), 0, rows);
                     if (to <= from) continue;
                     Tile.Views views = windows.views(s * sl + offset - windows.inFirst, s * period + offset - windows.first,
-                            r, m, rows, h, heads, d);
+                            r, m, rows, h, heads, d, keys, s);
                     if (!causal && m > 0 && m < phase) {
                         float zeroLse = Padding.zeroKeysLse(phase - m);
                         for (int j = from; j < Math.min(to, m); j++) {
@@ -348,6 +412,7 @@ public final class DilatedAttention implements AutoCloseable {
                         LogSumExp.merge(views.out(), views.lse(), j, o, 0, l, scratch);
                     }
                 }
+                if (keys != null) keys.drop(h, 0, Integer.MAX_VALUE);           // zero queries read the values
                 return null;
             });
         }
@@ -398,12 +463,14 @@ public final class DilatedAttention implements AutoCloseable {
     private record Windows(long first, long rows, long inFirst, long inRows, RowWindow q, RowWindow k, RowWindow v,
                            RowWindow out, RowWindow lse, DType qType, DType kType, DType vType) implements AutoCloseable {
         /**
-         * Output (and lse) rows [first, first + rows) and input rows [inFirst, inFirst + inRows) (the same rows except
-         * for a shifted level under torchscale semantics). willNeed: read q, k and v ahead (not for a split pass,
-         * whose units each read a part of a long window).
+         * The unit's window: output (and lse) rows [first, first + rows) and input rows [inFirst, inFirst + inRows)
+         * (the same rows except for a shifted level under torchscale semantics). willNeed: read q, k and v ahead (not
+         * for a split pass, whose units each read a part of a long window).
          */
-        static Windows open(long first, long rows, long inFirst, long inRows, boolean willNeed, TensorRows q,
+        static Windows open(Schedule.Unit unit, long inFirst, long inRows, boolean willNeed, TensorRows q,
                             TensorRows k, TensorRows v, TensorRows out, TensorRows lse) throws IOException {
+            long first = unit.windowFirst();
+            long rows = unit.windowRows();
             List<RowWindow> opened = new ArrayList<>();
             try {
                 for (TensorRows t : List.of(q, k, v)) opened.add(t.window(inFirst, inRows));
@@ -414,10 +481,15 @@ public final class DilatedAttention implements AutoCloseable {
             }
             if (willNeed) for (int i = 0; i < 3; i++) opened.get(i).advise(Advice.WILL_NEED);
             // Writes into a sparse file must not read around themselves (readahead would fill the file); the unit
-            // writes all its out and lse rows, so they are mapped for writing at once rather than page by page.
+            // writes all its out and lse rows, so they are mapped for writing at once rather than page by page: only
+            // its own rows, which are all of the window's unless the pass is split.
             for (int i = 3; i < 5; i++) {
-                opened.get(i).advise(Advice.RANDOM);
-                opened.get(i).advise(Advice.POPULATE_WRITE);
+                RowWindow window = opened.get(i);
+                window.advise(Advice.RANDOM);
+                if (!window.segment().isMapped()) continue;              // rows in memory take no advice
+                long rowBytes = window.segment().byteSize() / rows;
+                Madvise.advise(window.segment().asSlice((unit.firstRow() - first) * rowBytes, unit.rows() * rowBytes),
+                        Advice.POPULATE_WRITE);
             }
             return new Windows(first, rows, inFirst, inRows, opened.get(0), opened.get(1), opened.get(2), opened.get(3), opened.get(4),
                     q.dtype(), k.dtype(), v.dtype());
@@ -426,17 +498,19 @@ public final class DilatedAttention implements AutoCloseable {
         /**
          * Views of one dilated phase of head h, {@code r} rows apart: m key (and value) rows from input window row
          * {@code inRow}, the first {@code queries} of them as queries, whose output rows start at output window row
-         * {@code outRow} (the same row except under torchscale semantics).
+         * {@code outRow} (the same row except under torchscale semantics). The keys and values are those of
+         * segment s gathered in {@code keys}, or when it is null the window's own.
          */
-        Tile.Views views(long inRow, long outRow, int r, int m, int queries, int h, int heads, int d) {
+        Tile.Views views(long inRow, long outRow, int r, int m, int queries, int h, int heads, int d, GatheredKeys keys,
+                         long s) {
             long element = (inRow * heads + h) * d;
             long outElement = (outRow * heads + h) * d;
             long rowStride = (long) r * heads;
             long stride = rowStride * d;
             return new Tile.Views(
                     new View(q.segment(), qType, element, stride, Math.min(queries, m), d),
-                    new View(k.segment(), kType, element, stride, m, d),
-                    new View(v.segment(), vType, element, stride, m, d),
+                    keys != null ? keys.k(s, h) : new View(k.segment(), kType, element, stride, m, d),
+                    keys != null ? keys.v(s, h) : new View(v.segment(), vType, element, stride, m, d),
                     new View(out.segment(), DType.F32, outElement, stride, queries, d),
                     new View(lse.segment(), DType.F32, outRow * heads + h, rowStride, queries, 1),
                     inFirst + inRow, inFirst + inRow, r, h);
@@ -493,8 +567,28 @@ public final class DilatedAttention implements AutoCloseable {
         }
     }
 
-    /** One unit of parallel work: query ranges of one or more dilated views, run in order. */
-    private record Tile(List<Part> parts) {
+    /** Counts tiles down as they finish; the last one runs {@code last}. */
+    private static final class Countdown {
+        private final AtomicInteger left;
+        private final Runnable last;
+
+        Countdown(int count, Runnable last) {
+            this.left = new AtomicInteger(count);
+            this.last = last;
+        }
+
+        void done() {
+            if (left.decrementAndGet() == 0) last.run();
+        }
+    }
+
+    /**
+     * One unit of parallel work: query ranges of one or more dilated views, run in order; then {@code done} (if
+     * any) counts it down.
+     */
+    private record Tile(List<Part> parts, Countdown done) {
+        Tile(List<Part> parts) { this(parts, null); }
+
         /**
          * The views of one dilated phase, or slices of them: view row i of q (and out, lse) is sequence row
          * {@code queryRow + i·dilation}, view row j of k (and v) is {@code keyRow + j·dilation}.
@@ -529,6 +623,11 @@ public final class DilatedAttention implements AutoCloseable {
         }
 
         void run(AttentionKernel kernel, float scale, TensorRows q, TensorRows k, TensorRows v) {
+            runParts(kernel, scale, q, k, v);
+            if (done != null) done.done();
+        }
+
+        private void runParts(AttentionKernel kernel, float scale, TensorRows q, TensorRows k, TensorRows v) {
             for (Part p : parts) {
                 Views x = p.views();
                 try {

@@ -75,7 +75,7 @@ public final class LongNetEncoder implements AutoCloseable {
     private final float[] normWeight;
     private final float[] normBias;
     private final RowChunks chunks;
-    private final DilatedAttention attention;
+    private final DilatedAttention.Options attentionOptions;
     private long rowNanos;
     private long attentionNanos;
 
@@ -92,8 +92,8 @@ public final class LongNetEncoder implements AutoCloseable {
         this.normWeight = config.finalNorm() ? weights.read(prefix + "layer_norm.weight", config.dim()) : null;
         this.normBias = config.finalNorm() ? weights.read(prefix + "layer_norm.bias", config.dim()) : null;
         this.chunks = new RowChunks(options.threads());
-        this.attention = new DilatedAttention(config.attention(), DilatedAttention.Options.defaults()
-                .withThreads(options.threads()).withBudget(options.windowBudgetBytes()));
+        this.attentionOptions = DilatedAttention.Options.defaults().withThreads(options.threads())
+                .withBudget(options.windowBudgetBytes());
     }
 
     public EncoderConfig config() { return config; }
@@ -109,9 +109,13 @@ public final class LongNetEncoder implements AutoCloseable {
         return names;
     }
 
-    /** Bytes of work files {@link #run} writes for n rows: q, k, v, the attention output and its lse. */
+    /**
+     * Bytes of work files {@link #run} writes for n rows: q, k, v, the attention output and its lse, and the keys
+     * and values the attention gathers head by head for the levels whose segments exceed its window budget.
+     */
     public static long workBytes(EncoderConfig config, long n) {
-        return n * (4L * config.dim() * 4 + config.heads() * 4L);
+        return n * (4L * config.dim() * 4 + config.heads() * 4L)
+                + DilatedAttention.scratchBytes(config.attention(), n, DType.F32, DType.F32);
     }
 
     /**
@@ -129,7 +133,8 @@ public final class LongNetEncoder implements AutoCloseable {
         if (n == 0 || config.layers() == 0) return;
         int h = config.heads(), d = config.headDim();
         List<NpyFile> work = new ArrayList<>();
-        try {
+        try (DilatedAttention attention = new DilatedAttention(config.attention(),
+                attentionOptions.withScratch(workDir))) {
             NpyFile q = create(work, workDir.resolve("q.npy"), n, h, d);
             NpyFile k = create(work, workDir.resolve("k.npy"), n, h, d);
             NpyFile v = create(work, workDir.resolve("v.npy"), n, h, d);
@@ -242,6 +247,5 @@ public final class LongNetEncoder implements AutoCloseable {
     @Override
     public void close() {
         chunks.close();
-        attention.close();
     }
 }
