@@ -23,21 +23,28 @@ record EncoderLayer(float[] attnLnW, float[] attnLnB, Linear q, Linear k, Linear
         return names;
     }
 
-    static EncoderLayer load(TensorSource s, String prefix, int i, EncoderConfig c) throws IOException {
+    /**
+     * Layer i's weights; {@code spent} (or null) is the layer whose turn is over, whose arrays are reused (it must
+     * not be used again).
+     */
+    static EncoderLayer load(TensorSource s, String prefix, int i, EncoderConfig c, EncoderLayer spent)
+            throws IOException {
         String p = prefix + "layers." + i + ".";
         int e = c.dim(), f = c.ffnDim();
+        boolean reuse = spent != null;
         return new EncoderLayer(s.read(p + "self_attn_layer_norm.weight", e), s.read(p + "self_attn_layer_norm.bias", e),
-                linear(s, p + "self_attn.q_proj", e, e), linear(s, p + "self_attn.k_proj", e, e),
-                linear(s, p + "self_attn.v_proj", e, e),
+                linear(s, p + "self_attn.q_proj", e, e, reuse ? spent.q() : null),
+                linear(s, p + "self_attn.k_proj", e, e, reuse ? spent.k() : null),
+                linear(s, p + "self_attn.v_proj", e, e, reuse ? spent.v() : null),
                 s.read(p + "self_attn.inner_attn_ln.weight", e), s.read(p + "self_attn.inner_attn_ln.bias", e),
-                linear(s, p + "self_attn.out_proj", e, e),
+                linear(s, p + "self_attn.out_proj", e, e, reuse ? spent.out() : null),
                 s.read(p + "final_layer_norm.weight", e), s.read(p + "final_layer_norm.bias", e),
-                linear(s, p + "ffn.fc1", f, e),
+                linear(s, p + "ffn.fc1", f, e, reuse ? spent.fc1() : null),
                 s.read(p + "ffn.ffn_layernorm.weight", f), s.read(p + "ffn.ffn_layernorm.bias", f),
-                linear(s, p + "ffn.fc2", e, f));
+                linear(s, p + "ffn.fc2", e, f, reuse ? spent.fc2() : null));
     }
 
-    static Linear linear(TensorSource s, String name, int out, int in) throws IOException {
-        return new Linear(s.read(name + ".weight", out, in), s.read(name + ".bias", out), out, in);
+    static Linear linear(TensorSource s, String name, int out, int in, Linear spent) throws IOException {
+        return new Linear(s.read(name + ".weight", out, in), s.read(name + ".bias", out), out, in, spent);
     }
 }

@@ -145,8 +145,9 @@ public final class LongNetEncoder implements AutoCloseable {
             double layerFlops = weightFlops + attentionFlops;
             double qkvShare = 6.0 * config.dim() * config.dim() * n / layerFlops;
             double attShare = attentionFlops / layerFlops;
+            EncoderLayer layer = null;
             for (int i = 0; i < config.layers(); i++) {
-                EncoderLayer layer = EncoderLayer.load(weights, prefix, i, config);
+                layer = EncoderLayer.load(weights, prefix, i, config, layer);       // the previous one is spent
                 double base = (double) i / config.layers();
                 double per = 1.0 / config.layers();
                 long t0 = System.nanoTime();

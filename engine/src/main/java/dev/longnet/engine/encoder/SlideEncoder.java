@@ -201,7 +201,7 @@ public final class SlideEncoder {
     private void embedTiles(TensorRows tiles, String tilesName, int[] cells, TensorRows x) throws IOException {
         int dim = config.dim(), in = architecture.inChans();
         String p = architecture.prefix();
-        Linear proj = EncoderLayer.linear(source, p + "patch_embed.proj", dim, in);
+        Linear proj = EncoderLayer.linear(source, p + "patch_embed.proj", dim, in, null);
         float[] cls = source.read(p + "cls_token", 1, 1, dim);
         SlidePositions positions = new SlidePositions(dim);
         try (RowWindow w = x.window(0, 1)) {

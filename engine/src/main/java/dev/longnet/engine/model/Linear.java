@@ -32,6 +32,16 @@ public final class Linear {
      * @param bias   out values, or null
      */
     public Linear(float[] weight, float[] bias, int out, int in) {
+        this(weight, bias, out, in, null);
+    }
+
+    /**
+     * As {@link #Linear(float[], float[], int, int)}, packing into the arrays of {@code spent} when it has the same
+     * shape: a layer whose turn is over, which must not be used again. Loading layer after layer then allocates no
+     * new long-lived arrays, which would otherwise outlive their layer in the old generation of the Java heap (and
+     * in resident memory) until a full collection.
+     */
+    public Linear(float[] weight, float[] bias, int out, int in, Linear spent) {
         if (weight.length != (long) out * in) {
             throw new IllegalArgumentException("weight has " + weight.length + " values, expected " + out + "×" + in);
         }
@@ -39,16 +49,22 @@ public final class Linear {
         this.in = in;
         this.out = out;
         this.panelCount = (out + NR - 1) / NR;
-        this.panels = new float[panelCount * in * NR];
+        boolean reuse = spent != null && spent.in == in && spent.out == out;
+        // A spent layer of the same shape has zeros past out too: every other element is written here.
+        this.panels = reuse ? spent.panels : new float[panelCount * in * NR];
         for (int o = 0; o < out; o++) {
             int base = (o / NR) * in * NR + o % NR;
             for (int i = 0; i < in; i++) panels[base + i * NR] = weight[o * in + i];
         }
-        this.bias = new float[panelCount * NR];
+        this.bias = reuse ? spent.bias : new float[panelCount * NR];
         if (bias != null) System.arraycopy(bias, 0, this.bias, 0, out);
+        else if (reuse) java.util.Arrays.fill(this.bias, 0f);
     }
 
     public int in() { return in; }
+
+    /** Whether this layer packs its weights into the same arrays as {@code other} (tests). */
+    boolean sharesArraysWith(Linear other) { return panels == other.panels && bias == other.bias; }
 
     public int out() { return out; }
 

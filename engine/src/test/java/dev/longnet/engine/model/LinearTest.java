@@ -46,6 +46,26 @@ class LinearTest {
         }
     }
 
+    @Test
+    void aLayerPackedIntoASpentOneComputesWhatAFreshOneDoes() {
+        Random random = new Random(5);
+        int in = 70, out = 45, rows = 13;
+        Linear spent = new Linear(values(random, out * in), values(random, out), out, in);
+        float[] w = values(random, out * in);
+        float[] x = values(random, rows * in);
+        for (float[] b : new float[][]{null, values(random, out)}) {      // no bias after one: the spent bias is gone
+            Linear reused = new Linear(w, b, out, in, spent);
+            assertTrue(reused.sharesArraysWith(spent), "packed into the spent layer's arrays");
+            float[] expected = new float[rows * out], actual = new float[rows * out];
+            new Linear(w, b, out, in).apply(x, rows, expected, Linear.scratch());
+            reused.apply(x, rows, actual, Linear.scratch());
+            assertArrayEquals(expected, actual, 0f, b == null ? "no bias" : "bias");
+            spent = reused;
+        }
+        Linear otherShape = new Linear(values(random, 2 * in), null, 2, in, spent);
+        assertTrue(!otherShape.sharesArraysWith(spent), "another shape gets arrays of its own");
+    }
+
     static float[] values(Random random, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) random.nextGaussian();
