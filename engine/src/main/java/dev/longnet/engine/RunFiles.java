@@ -33,8 +33,11 @@ public record RunFiles(Path out, Path directory) {
     /** The counters file of a run directory. */
     public static Path countersFile(Path runDirectory) { return runDirectory.resolve(COUNTERS); }
 
-    /** True when an earlier run of {@code out} left a journal that a later run can resume from. */
-    public static boolean resumable(Path out) { return Files.isRegularFile(directory(out).resolve(JOURNAL)); }
+    /** True when an earlier run of {@code out} left a journal (or a batch's record) that a later run can resume from. */
+    public static boolean resumable(Path out) {
+        Path dir = directory(out);
+        return Files.isRegularFile(dir.resolve(JOURNAL)) || Files.isRegularFile(dir.resolve(BatchJob.IDENTITY));
+    }
 
     /** What a run of {@code out} writes before the output is complete: OUT.partial and the run directory. */
     public static List<Path> temporaryFiles(Path out) { return List.of(NpyFile.partialPath(out), directory(out)); }
