@@ -43,7 +43,7 @@ final class BatchJob {
     static AttentionResult run(AttentionConfig config, DilatedAttention.Options options, AttentionRequest request,
                                AttentionInputs inputs, NpyFile q, NpyFile k, NpyFile v, long start) throws IOException {
         long n = inputs.n();
-        long[] lengths = lengths(request.lengths(), inputs.batch(), n, q.path());
+        long[] lengths = lengths(request.lengths(), inputs.batch(), n, q.path().toString());
         int batch = lengths.length;
         TensorRows[][] items = new TensorRows[batch][];
         for (int b = 0; b < batch; b++) items[b] = new TensorRows[]{q.item(b, lengths[b]), k.item(b, lengths[b]), v.item(b, lengths[b])};
@@ -132,7 +132,7 @@ final class BatchJob {
     }
 
     /** The lengths, checked: one per sequence, each 1 to N; without lengths, N for every sequence. */
-    static long[] lengths(long[] lengths, long batch, long n, Path q) {
+    static long[] lengths(long[] lengths, long batch, long n, String q) {
         if (batch > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(q + ": a batch of " + batch + " sequences is too large");
         if (lengths == null) {
             long[] all = new long[(int) batch];

@@ -66,6 +66,45 @@ class BatchJobTest {
     }
 
     @Test
+    void aBatchInMemoryGivesEachSequenceTheBitsOfItsRunAlone() {
+        Random random = new Random(17);
+        for (int trial = 0; trial < 10; trial++) {
+            int batch = 1 + random.nextInt(3);
+            int n = 1 + random.nextInt(70);
+            AttentionConfig config = trial % 2 == 0 ? TestData.randomConfig(random, n) : TestData.randomTorchscaleConfig(random, n);
+            long[] lengths = random.nextBoolean() ? null : random.longs(batch, 1, n + 1).toArray();
+            int row = config.heads() * config.headDim();
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+                 DilatedAttention attention = new DilatedAttention(config, options())) {
+                java.lang.foreign.MemorySegment[] qkv = new java.lang.foreign.MemorySegment[3];
+                for (int t = 0; t < 3; t++) {
+                    double[] x = TestData.gaussian(random, batch * n * row, 1);
+                    if (lengths != null) {                     // padding a run must never read
+                        for (int b = 0; b < batch; b++) Arrays.fill(x, (int) ((b * n + lengths[b]) * row), (b + 1) * n * row, Double.NaN);
+                    }
+                    qkv[t] = TestData.store(arena, DType.F32, x);
+                }
+                java.lang.foreign.MemorySegment out = arena.allocate((long) batch * n * row * 4);
+                out.fill((byte) 7);
+                attention.attend(qkv[0], qkv[1], qkv[2], out, batch, n, lengths);
+                for (int b = 0; b < batch; b++) {
+                    long length = lengths == null ? n : lengths[b];
+                    long at = (long) b * n * row * 4;
+                    long bytes = length * row * 4;
+                    java.lang.foreign.MemorySegment alone = arena.allocate(bytes);
+                    java.lang.foreign.MemorySegment[] copies = new java.lang.foreign.MemorySegment[3];
+                    for (int t = 0; t < 3; t++) copies[t] = arena.allocate(bytes).copyFrom(qkv[t].asSlice(at, bytes));
+                    attention.attend(copies[0], copies[1], copies[2], alone, length);
+                    assertArrayEquals(alone.toArray(ValueLayout.JAVA_BYTE), out.asSlice(at, bytes).toArray(ValueLayout.JAVA_BYTE),
+                            "trial " + trial + ", sequence " + b);
+                    byte[] padding = out.asSlice(at + bytes, (long) n * row * 4 - bytes).toArray(ValueLayout.JAVA_BYTE);
+                    assertArrayEquals(new byte[padding.length], padding, "trial " + trial + ": padding is zero");
+                }
+            }
+        }
+    }
+
+    @Test
     void anInterruptedBatchResumesToTheSameBitsWithoutRedoingFinishedSequences() throws Exception {
         AttentionConfig config = AttentionConfig.builder().levels(new long[]{16, 64}, new int[]{1, 4}).heads(2).headDim(8).build();
         long[] lengths = {100, 37, 128};
