@@ -152,7 +152,10 @@ final class BatchJob {
         return lengths.clone();
     }
 
-    private static Path sequenceOut(RunFiles files, int b) { return files.directory().resolve("sequence-" + b + ".npy"); }
+    private static Path sequenceOut(RunFiles files, int b) { return sequenceOut(files.directory(), b); }
+
+    /** Where sequence b's output is kept until the batch commits, in the batch's run directory. */
+    static Path sequenceOut(Path runDirectory, int b) { return runDirectory.resolve("sequence-" + b + ".npy"); }
 
     private static Map<String, String> identity(AttentionConfig config, DilatedAttention.Options options,
                                                 AttentionRequest request, long[] lengths, Map<String, String> files) {
