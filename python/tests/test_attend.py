@@ -87,6 +87,27 @@ def test_batch_is_each_sequence_alone(tmp_path):
         assert same_bits(batch[b], alone)
 
 
+def test_padded_batch_is_each_sequence_alone(tmp_path):
+    q, k, v = random_qkv((3, 70, 2, 8), seed=6)
+    lengths = [70, 23, 51]
+    mask = np.arange(70)[None, :] >= np.array(lengths)[:, None]          # True = padding, as PyTorch's
+    for x in (q, k, v):
+        x[mask] = np.nan                                                  # never read
+    by_lengths = longnet.attend(q, k, v, [16, 64], [1, 4], lengths=lengths)
+    by_mask = longnet.attend(q, k, v, [16, 64], [1, 4], key_padding_mask=mask)
+    assert same_bits(by_lengths, by_mask)
+    for b, n in enumerate(lengths):
+        alone = longnet.attend(q[b, :n], k[b, :n], v[b, :n], [16, 64], [1, 4])
+        assert same_bits(by_lengths[b, :n], alone)
+        assert not by_lengths[b, n:].any()
+    with pytest.raises(longnet.LongNetError, match="sequence 1 has a real row"):
+        holes = mask.copy()
+        holes[1, 40] = False
+        longnet.attend(q, k, v, [16], [1], key_padding_mask=holes)
+    with pytest.raises(ValueError, match="for a batch"):
+        longnet.attend(q[0], k[0], v[0], [16], [1], lengths=[5])
+
+
 def test_engine_errors_are_exceptions_with_its_line(tmp_path):
     q, k, v = random_qkv((40, 2, 4))
     with pytest.raises(longnet.LongNetUsageError) as usage:

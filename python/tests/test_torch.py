@@ -19,6 +19,17 @@ def test_module_is_attend_bit_for_bit():
     assert same_bits(out[1].numpy(), longnet.attend(q[1], k[1], v[1], [8, 32], [1, 2], causal=True))
 
 
+def test_module_takes_torchs_key_padding_mask():
+    q, k, v = random_qkv((2, 40, 2, 8), seed=8)
+    mask = torch.zeros(2, 40, dtype=torch.bool)
+    mask[1, 31:] = True
+    module = longnet.DilatedAttention([8, 32], [1, 2], semantics="exact")
+    out = module(*(torch.from_numpy(x) for x in (q, k, v)), key_padding_mask=mask)
+    assert same_bits(out[1, :31].numpy(), longnet.attend(q[1, :31], k[1, :31], v[1, :31], [8, 32], [1, 2]))
+    assert not out[1, 31:].any()
+    assert same_bits(out[0].numpy(), longnet.attend(q[0], k[0], v[0], [8, 32], [1, 2]))
+
+
 def test_module_in_half_precision_keeps_its_type():
     q, k, v = random_qkv((1, 40, 2, 8), np.float16, seed=5)
     out = longnet.DilatedAttention("[16, 40]", "[1, 2]", semantics="exact")(*(torch.from_numpy(x) for x in (q, k, v)))

@@ -23,7 +23,7 @@ def _levels(name, values):
 
 
 def attend(q, k, v, segments, dilations, causal=False, offsets="torchscale", semantics="exact", threads=None,
-           scale=None, out_dtype=None, backend=None, out=None):
+           scale=None, out_dtype=None, backend=None, out=None, lengths=None, key_padding_mask=None):
     """LongNet's dilated attention of q, k, v, computed by the ``longnet attend`` command.
 
     The result is the command's output file, bit for bit: the arrays are written with ``numpy.save`` into a
@@ -33,8 +33,8 @@ def attend(q, k, v, segments, dilations, causal=False, offsets="torchscale", sem
     Parameters
     ----------
     q, k, v : arrays of shape (N, H, d) or (B, N, H, d), float32 or float16, all the same shape; or paths of
-        ``.npy`` files of shape (N, H, d), passed to the engine as they are (no copy: the way for inputs
-        larger than memory).
+        ``.npy`` files of such shapes, passed to the engine as they are (no copy: the way for inputs larger
+        than memory).
     segments, dilations : the levels, one dilation rate per segment length (e.g. [2048, 4096], [1, 2]).
     causal : each position attends only to itself and earlier ones.
     offsets : the head-offset rule, "torchscale" (contiguous head groups share a phase) or "paper" (h mod r).
@@ -47,10 +47,12 @@ def attend(q, k, v, segments, dilations, causal=False, offsets="torchscale", sem
     backend : "auto", "cpu" or "cuda" (default: the engine's, auto).
     out : a path: the output is written there (replacing a file there) and returned memory-mapped read-only;
         otherwise the result is an in-memory array.
+    lengths : for a padded batch (B, N, H, d), each sequence's length (its rows after that are padding).
+    key_padding_mask : for a padded batch, PyTorch's key_padding_mask instead: a (B, N) bool array, True where
+        a row is padding, which must come at the end of each sequence.
 
-    A batch (B, N, H, d) runs as B sequences one after the other, one ``longnet attend`` each, so each
-    sequence's result is exactly that of the sequence alone; the engine takes no batch in one command yet, so
-    each sequence pays the engine's start-up (about half a second).
+    A batch (B, N, H, d) runs in one ``longnet attend``: each sequence's result is exactly that of the sequence
+    alone (its first ``lengths[b]`` rows); padding rows are never read and are zero in the result.
 
     Raises
     ------
@@ -83,22 +85,27 @@ def attend(q, k, v, segments, dilations, causal=False, offsets="torchscale", sem
     shapes = [_arrays.shape_of(x) for x in (q, k, v)]
     if shapes[0] != shapes[1] or shapes[0] != shapes[2]:
         raise ValueError("q, k and v must have the same shape; got %s, %s and %s" % tuple(shapes))
-    if len(shapes[0]) == 4 and not paths[0]:
-        return _attend_batch(q, k, v, args, out)
-    if len(shapes[0]) != 3:
+    if len(shapes[0]) not in (3, 4):
         raise ValueError("q has shape %s; expected (N, heads, headDim) or (batch, N, heads, headDim)"
                          % (shapes[0],))
+    if lengths is not None and key_padding_mask is not None:
+        raise ValueError("give lengths or key_padding_mask, not both")
+    if (lengths is not None or key_padding_mask is not None) and len(shapes[0]) != 4:
+        raise ValueError("lengths and key_padding_mask are for a batch (batch, N, heads, headDim); q has shape %s"
+                         % (shapes[0],))
+    if lengths is not None:
+        args += ["--lengths", ",".join(str(int(n)) for n in np.atleast_1d(lengths))]
     if not paths[0]:
         q, k, v = (_arrays.float_array(n, x) for n, x in zip("qkv", (q, k, v)))
-    return _attend_one(q, k, v, args, out)
-
-
-def _attend_one(q, k, v, args, out):
     with tempfile.TemporaryDirectory(prefix="longnet-") as tmp:
-        if _arrays.is_path(q):
+        if paths[0]:
             inputs = [os.fspath(x) for x in (q, k, v)]
         else:
             inputs = [_arrays.save(tmp, n, x) for n, x in zip("qkv", (q, k, v))]
+        if key_padding_mask is not None:
+            mask = os.path.join(tmp, "key_padding_mask.npy")
+            np.save(mask, np.ascontiguousarray(np.asarray(key_padding_mask), dtype=np.bool_))
+            args += ["--key-padding-mask", mask]
         target = os.fspath(out) if out is not None else os.path.join(tmp, "out.npy")
         command = ["attend", "--q", inputs[0], "--k", inputs[1], "--v", inputs[2], "--out", target, "--quiet"]
         if out is not None:
@@ -107,24 +114,3 @@ def _attend_one(q, k, v, args, out):
         if out is not None:
             return np.load(target, mmap_mode="r")
         return np.load(target)
-
-
-def _attend_batch(q, k, v, args, out):
-    q, k, v = (_arrays.float_array(n, x) for n, x in zip("qkv", (q, k, v)))
-    if q.shape[0] == 0:
-        raise ValueError("q has shape %s: an empty batch" % (q.shape,))
-    result = None
-    for b in range(q.shape[0]):
-        one = _attend_one(q[b], k[b], v[b], args, None)
-        if result is None:
-            shape = (q.shape[0],) + one.shape
-            if out is not None:
-                result = np.lib.format.open_memmap(os.fspath(out), mode="w+", dtype=one.dtype, shape=shape)
-            else:
-                result = np.empty(shape, dtype=one.dtype)
-        result[b] = one
-    if out is not None:
-        result.flush()
-        del result
-        return np.load(os.fspath(out), mmap_mode="r")
-    return result

@@ -40,7 +40,10 @@ class DilatedAttention(torch.nn.Module):
 
     Inference only: the result carries no gradient (the engine computes no backward pass). Inputs on another
     device are copied to the CPU and the result copied back; float32 and float16 are taken as they are
-    (bfloat16 is refused: numpy has no such type). A batch of b sequences runs as b engine commands.
+    (bfloat16 is refused: numpy has no such type). A batch runs in one engine command, each sequence as it
+    runs alone; forward's key_padding_mask (b, n), True where a row is padding (at the end of each sequence),
+    cuts each sequence to its real rows, whose outputs are then those of the sequence alone, padding rows zero.
+    (torchscale's own flash-attention path ignores key_padding_mask: its padded rows enter the softmax.)
     """
 
     def __init__(self, segment_length, dilated_ratio, causal=False, semantics="torchscale", offsets="torchscale",
@@ -61,7 +64,7 @@ class DilatedAttention(torch.nn.Module):
         return "segment_length=%s, dilated_ratio=%s, causal=%s, semantics=%s, offsets=%s" % (
             self.segment_length, self.dilated_ratio, self.causal, self.semantics, self.offsets)
 
-    def forward(self, q, k, v, is_causal=None):
+    def forward(self, q, k, v, is_causal=None, key_padding_mask=None):
         causal = self.causal if is_causal is None else bool(is_causal)
         for name, t in zip("qkv", (q, k, v)):
             if t.dtype not in _NUMPY_TYPES:
@@ -69,6 +72,11 @@ class DilatedAttention(torch.nn.Module):
             if t.dim() not in (3, 4):
                 raise ValueError("%s has shape %s; expected (b, n, h, d) or (n, h, d)" % (name, tuple(t.shape)))
         arrays = [t.detach().to("cpu").contiguous().numpy() for t in (q, k, v)]
+        mask = None
+        if key_padding_mask is not None:
+            mask = key_padding_mask.detach().to("cpu").numpy() if isinstance(key_padding_mask, torch.Tensor) \
+                else np.asarray(key_padding_mask)
         out = attend(arrays[0], arrays[1], arrays[2], self.segment_length, self.dilated_ratio, causal=causal,
-                     offsets=self.offsets, semantics=self.semantics, threads=self.threads, scale=self.scale)
+                     offsets=self.offsets, semantics=self.semantics, threads=self.threads, scale=self.scale,
+                     key_padding_mask=mask)
         return torch.from_numpy(np.ascontiguousarray(out)).to(q.device)

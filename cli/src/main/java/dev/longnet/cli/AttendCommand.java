@@ -20,8 +20,12 @@ import picocli.CommandLine.Option;
 /** longnet attend: the engine on .npy files. */
 @Command(name = "attend", description = {
         "Computes dilated attention of q, k, v into an output .npy.",
-        "q, k and v have shape (N, heads, headDim); heads and headDim are read from q. The work is out of core: "
-                + "memory stays bounded whatever N is. The output appears under its name only when complete.",
+        "q, k and v have shape (N, heads, headDim), or (B, N, heads, headDim) for a batch of B sequences; heads and "
+                + "headDim are read from q. The work is out of core: memory stays bounded whatever N is. The output "
+                + "appears under its name only when complete.",
+        "A batch's sequences each run alone (the same bits as a run of that sequence by itself); a padded batch gives "
+                + "each sequence's length with --lengths or --key-padding-mask, and its padding rows are never read "
+                + "and are zero in the output.",
         "A run that stops (crash, kill, full disk, Ctrl-C) keeps OUT.partial and its run directory OUT.run; the same "
                 + "command resumes it, and the output is bit-identical to an uninterrupted run. Watch a run with "
                 + "'longnet stat OUT.run'."})
@@ -36,8 +40,16 @@ final class AttendCommand extends BaseCommand {
     @Mixin
     InputOptions inputs;
 
-    @Option(names = "--out", required = true, paramLabel = "OUT.npy", description = "The output, shape (N, heads, headDim).")
+    @Option(names = "--out", required = true, paramLabel = "OUT.npy", description = "The output, of q's shape.")
     Path out;
+
+    @Option(names = "--lengths", split = ",", paramLabel = "L", converter = Sizes.LongConverter.class,
+            description = "A padded batch: each sequence's length, one per sequence (its rows after that are padding).")
+    long[] lengths;
+
+    @Option(names = "--key-padding-mask", paramLabel = "MASK.npy", description = "A padded batch: PyTorch's "
+            + "key_padding_mask as a (B, N) .npy of bool (true = padding), padding at the end of each sequence.")
+    Path keyPaddingMask;
 
     @Mixin
     ConfigOptions config;
@@ -92,16 +104,28 @@ final class AttendCommand extends BaseCommand {
         if (out.toString().isEmpty()) throw usage("--out is empty: name the output file");
         if (cluster != null) return onCluster(threadCount);
         AttentionInputs shape = AttentionInputs.of(inputs.q);
+        long[] sequenceLengths = sequenceLengths(shape);
         AttentionConfig attention = config.build(shape.heads(), shape.headDim());
         // Outputs are .npy, which holds f32 or f16; inputs of any other type give f32 outputs.
         DType outputType = outDtype != null ? outDtype : shape.dtype().npyDescr() != null ? shape.dtype() : DType.F32;
         try (Backend.Choice choice = backend.resolve()) {
-            return run(choice, attention, outputType, shape, threadCount);
+            return run(choice, attention, outputType, shape, sequenceLengths, threadCount);
         }
     }
 
-    private int run(Backend.Choice choice, AttentionConfig attention, DType outputType, AttentionInputs shape, int threadCount)
-            throws Exception {
+    /** The lengths of a padded batch's sequences, from --lengths or --key-padding-mask (null: unpadded). */
+    private long[] sequenceLengths(AttentionInputs shape) throws java.io.IOException {
+        if (lengths == null && keyPaddingMask == null) return null;
+        if (lengths != null && keyPaddingMask != null) throw usage("give --lengths or --key-padding-mask, not both");
+        if (!shape.batched()) {
+            throw usage((lengths != null ? "--lengths" : "--key-padding-mask") + " is for a batch: q (" + inputs.q
+                    + ") has shape (N, heads, headDim), not (B, N, heads, headDim)");
+        }
+        return lengths != null ? lengths : dev.longnet.engine.KeyPaddingMask.lengths(keyPaddingMask, shape.batch(), shape.n());
+    }
+
+    private int run(Backend.Choice choice, AttentionConfig attention, DType outputType, AttentionInputs shape,
+                    long[] sequenceLengths, int threadCount) throws Exception {
         String backendName = choice.name();
         DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(threadCount)
                 .withKernel(choice.kernel());
@@ -111,13 +135,16 @@ final class AttendCommand extends BaseCommand {
         options = engine.apply(options);
         if (!restart && RunFiles.resumable(out)) note("attend: resuming the run in " + RunFiles.directory(out));
         AttentionRequest request = AttentionRequest.of(inputs.q, inputs.k, inputs.v, out)
-                .withOutputType(outputType).withOverwrite(force).withRestart(restart).withCheckFinite(checkFinite);
+                .withOutputType(outputType).withOverwrite(force).withRestart(restart).withCheckFinite(checkFinite)
+                .withLengths(sequenceLengths);
+        long tokens = !shape.batched() ? shape.n() : sequenceLengths == null ? shape.batch() * shape.n()
+                : java.util.Arrays.stream(sequenceLengths).sum();
         AttentionResult result;
         // No cleanup on Ctrl-C: OUT.partial and OUT.run are what a later run resumes from; say so.
         try (dev.longnet.engine.job.Job.InterruptLine _ = dev.longnet.engine.job.Job.onInterrupt(() -> "longnet attend:"
                 + " interrupted; " + (RunFiles.resumable(out) ? "the partial run is kept in " + RunFiles.directory(out)
                 + ": run the same command to resume (--restart starts over)" : "nothing was written under " + out));
-             ProgressDisplay bar = ProgressDisplay.start("attend", shape.n(), chatty())) {
+             ProgressDisplay bar = ProgressDisplay.start("attend", tokens, chatty())) {
             result = AttentionJob.run(attention, options.withListener(p -> bar.update(p.tokensDone())), request);
         } catch (RunConflictException | java.nio.file.FileAlreadyExistsException e) {
             throw e;
@@ -138,6 +165,7 @@ final class AttendCommand extends BaseCommand {
 
     /** The job on the members of a cluster (ClusterAttend), with its summary and communication per member and level. */
     private int onCluster(int threadCount) {
+        if (lengths != null || keyPaddingMask != null) throw usage("--lengths and --key-padding-mask are not supported with --cluster");
         if (outDtype == DType.F16) throw usage("--out-dtype f16 is not supported with --cluster (the output is f32)");
         if (force || restart || checkFinite || backend == Backend.CUDA) {
             throw usage("--force, --restart, --check-finite and --backend cuda are not supported with --cluster");

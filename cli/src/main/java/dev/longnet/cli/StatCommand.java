@@ -56,6 +56,18 @@ final class StatCommand extends BaseCommand {
         if (!(interval > 0) || interval > 3600) throw usage("--interval must be between 0 and 3600 seconds, got " + interval);
         Path dir = runDirectory(run);
         Path counters = RunFiles.countersFile(dir);
+        RunFiles.BatchState batch = Files.isDirectory(dir) ? RunFiles.BatchState.read(dir) : null;
+        if (batch != null) {
+            String line = dir + ": a batch, " + batch.done() + " of " + batch.sequences() + " sequences done";
+            if (batch.current() == null) {
+                result(json ? Json.object().put("dir", dir.toString()).put("sequences", batch.sequences())
+                        .put("sequencesDone", batch.done()).toString() : line + "; none in progress");
+                return 0;
+            }
+            if (!json) result(line + "; the sequence in progress:");
+            dir = batch.current();
+            counters = RunFiles.countersFile(dir);
+        }
         if (!Files.isRegularFile(counters)) {
             Path state = stateDirectory(run);
             if (state != null) return watchState(state);

@@ -68,6 +68,11 @@ final class StreamCommand extends BaseCommand {
             + "output (default). A file appears under its name only when the input has ended.")
     String out;
 
+    @Option(names = "--lengths", split = ",", paramLabel = "L", converter = Sizes.LongConverter.class,
+            description = "A batch: the input holds sequences of these lengths one after another, and each is "
+                    + "streamed alone (its rows are those of a stream of that sequence by itself).")
+    long[] lengths;
+
     @Option(names = "--snapshot-every", paramLabel = "N", converter = Sizes.LongConverter.class,
             description = "Save the state every N tokens (needs --state).")
     Long snapshotEvery;
@@ -103,6 +108,9 @@ final class StreamCommand extends BaseCommand {
             throw usage(snapshotEvery < 1 ? "--snapshot-every must be >= 1" : "--snapshot-every needs --state DIR");
         }
         if (out.isEmpty() || in.isEmpty()) throw usage("--in and --out need a file name or -");
+        if (lengths != null) {
+            for (long length : lengths) if (length < 1) throw usage("--lengths must be >= 1 each, got " + length);
+        }
         long rowValues = (long) heads * headDim;
         long tokenBytes = 3 * rowValues * dtype.bytes();
         StreamOptions options = new StreamOptions(threads.threads(), null, state);
@@ -131,36 +139,65 @@ final class StreamCommand extends BaseCommand {
                          : FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE), rowValues, dtype);
                  ReadableByteChannel input = source == null ? Channels.newChannel(System.in)
                          : FileChannel.open(source, StandardOpenOption.READ);
-                 AttentionStream stream = open(attention, options, snapshot, output, source, tokenBytes);
                  // a bar of the input's tokens (of unknown length from a pipe) on a terminal
                  ProgressDisplay bar = ProgressDisplay.start("stream", source == null ? -1 : Files.size(source) / tokenBytes,
                          chatty())) {
-                long resumedAt = stream.position();
+                Start at = open(attention, options, snapshot, output, source, tokenBytes);
+                long resumedAt = at.sequenceStart + at.stream.position();
                 if (resumedAt > 0) {
-                    note("stream: resuming at token " + resumedAt + " from " + snapshot);
+                    note("stream: resuming at token " + resumedAt + (lengths == null ? "" : " (sequence " + at.sequence
+                            + ")") + " from " + snapshot);
                     skip(input, resumedAt * tokenBytes);
                 }
-                output.resumeAt(stream.delivered());
+                output.resumeAt(at.sequenceStart + at.stream.delivered());
                 Input reader = new Input(input, source, rowValues, dtype, tokenBytes);
                 long every = snapshotEvery == null ? Long.MAX_VALUE : snapshotEvery;
-                for (long rows; (rows = reader.next(every - stream.position() % every)) > 0; ) {
-                    stream.push(reader.q, reader.k, reader.v, rows);
-                    bar.update(stream.position());
-                    if (stream.position() % every == 0) {
-                        output.force();
-                        stream.snapshot(snapshot, identity(source, stream.position() * tokenBytes).fields(JOB));
+                long sequenceStart = at.sequenceStart;
+                AttentionStream stream = at.stream;
+                // Each sequence of a batch (--lengths) streams alone: a fresh stream from its first token.
+                for (int b = at.sequence; b < sequences(); b++) {
+                    if (stream == null) stream = AttentionStream.open(attention, options, output);
+                    try {
+                        long length = lengths == null ? Long.MAX_VALUE : lengths[b];
+                        for (long rows; stream.position() < length && (rows = reader.next(Math.min(
+                                every - (sequenceStart + stream.position()) % every, length - stream.position()))) > 0; ) {
+                            stream.push(reader.q, reader.k, reader.v, rows);
+                            long read = sequenceStart + stream.position();
+                            bar.update(read);
+                            if (read % every == 0) {
+                                output.force();
+                                java.util.Map<String, String> header = new java.util.LinkedHashMap<>(
+                                        identity(source, read * tokenBytes).fields(JOB));
+                                header.put(SEQUENCE, Integer.toString(b));
+                                header.put(SEQUENCE_START, Long.toString(sequenceStart));
+                                stream.snapshot(snapshot, header);
+                            }
+                        }
+                        reader.requireWholeTokens(sequenceStart + stream.position());
+                        if (lengths != null && stream.position() < length) {
+                            throw new IllegalArgumentException(inputName(source) + ": the input ends at token "
+                                    + (sequenceStart + stream.position()) + ", inside sequence " + b + " (" + stream.position()
+                                    + " of its " + length + " tokens)");
+                        }
+                        stream.finish();
+                        sequenceStart += stream.position();
+                    } finally {
+                        stream.close();
+                        stream = null;
                     }
                 }
-                reader.requireWholeTokens(stream.position());
-                stream.finish();
+                if (lengths != null && reader.next(1) > 0) {
+                    throw new IllegalArgumentException(inputName(source) + ": the input holds more than the " + sequenceStart
+                            + " tokens of the --lengths");
+                }
                 output.force();
-                long tokens = stream.position();
+                long tokens = sequenceStart;
                 double seconds = (System.nanoTime() - start) / 1e9;
                 output.close();
                 if (target != null) job.commit(target);
                 if (snapshot != null) Files.deleteIfExists(snapshot);
                 job.completed();
-                summary(attention, tokens - resumedAt, seconds, stream.stateBytes(), target == null);
+                summary(attention, tokens - resumedAt, seconds, stateBytes, target == null);
             } catch (IOException | RuntimeException | Error e) {
                 // Without a snapshot to resume from, the partial output is worth nothing: leave nothing.
                 if (partial != null && (snapshot == null || !Files.exists(snapshot))) Files.deleteIfExists(partial);
@@ -174,34 +211,53 @@ final class StreamCommand extends BaseCommand {
     /** The header fields' prefix of the job's identity in a snapshot. */
     private static final String JOB = "job.";
 
-    /** What a snapshot of this run is a snapshot of: the dtype, and the input's first {@code read} bytes. */
+    /**
+     * What a snapshot of this run is a snapshot of: the dtype, the lengths of a batch's sequences, and the input's
+     * first {@code read} bytes.
+     */
     private Identity identity(Path source, long read) throws IOException {
         Identity identity = Identity.of("longnet-stream 1").put("dtype", dtype.name());
+        if (lengths != null) identity.put("lengths", java.util.Arrays.toString(lengths));
         if (source != null) identity.filePrefix("in", source, read);
         return identity;
     }
 
-    private AttentionStream open(AttentionConfig attention, StreamOptions options, Path snapshot, RowSink sink,
-                                 Path source, long tokenBytes) throws IOException {
+    /** Where a run starts: the sequence, the tokens before it, and its stream (null: a fresh one). */
+    private record Start(int sequence, long sequenceStart, AttentionStream stream) { }
+
+    /** The header fields of a snapshot saying which sequence of a batch it holds, and the tokens before it. */
+    private static final String SEQUENCE = "batch.sequence";
+    private static final String SEQUENCE_START = "batch.sequenceStart";
+
+    /** Sequences in the input: those of --lengths, or one of any length. */
+    private int sequences() { return lengths == null ? 1 : lengths.length; }
+
+    private Start open(AttentionConfig attention, StreamOptions options, Path snapshot, RowSink sink,
+                       Path source, long tokenBytes) throws IOException {
         if (snapshot != null && Files.exists(snapshot) && !restart) {
             try {
                 java.util.Map<String, String> header;
                 try (SnapshotFile.Reader reader = SnapshotFile.open(snapshot)) {
                     header = reader.header();
                 }
-                long position = Long.parseLong(header.getOrDefault("position", "0"));
+                int sequence = Integer.parseInt(header.getOrDefault(SEQUENCE, "0"));
+                long sequenceStart = Long.parseLong(header.getOrDefault(SEQUENCE_START, "0"));
+                long position = sequenceStart + Long.parseLong(header.getOrDefault("position", "0"));
                 Identity now = identity(source != null && !"stdin".equals(header.get(JOB + "in")) ? source : null,
                         position * tokenBytes);
                 now.requireSame(state, header, JOB);
-                return AttentionStream.restore(snapshot, attention, options, sink);
+                if (sequence < 0 || sequence >= sequences()) throw new NumberFormatException("sequence " + sequence);
+                return new Start(sequence, sequenceStart, AttentionStream.restore(snapshot, attention, options, sink));
             } catch (TensorFormatException | NumberFormatException e) {
                 throw new JobConflictException("cannot resume from " + snapshot + ": " + e.getMessage()
                         + "; use --restart to start over");
             }
         }
         if (snapshot != null) Files.deleteIfExists(snapshot);
-        return AttentionStream.open(attention, options, sink);
+        return new Start(0, 0, AttentionStream.open(attention, options, sink));
     }
+
+    private static String inputName(Path source) { return source == null ? "standard input" : source.toString(); }
 
     private void summary(AttentionConfig attention, long tokens, double seconds, long stateBytes, boolean dataOnStdout) {
         double flops = attention.flops(tokens);

@@ -54,6 +54,10 @@ final class VerifyCommand extends BaseCommand {
         if (rows < 1) throw usage("--rows must be >= 1, got " + rows);
         if (tolerance != null && !(tolerance >= 0)) throw usage("--tolerance must be >= 0, got " + tolerance);
         AttentionInputs shape = AttentionInputs.of(inputs.q);
+        if (shape.batched()) {
+            throw usage("verify checks a single sequence (N, heads, headDim); " + inputs.q + " is a batch (B, N, heads,"
+                    + " headDim), each of whose sequences attend computes as it computes that sequence alone");
+        }
         // Without level flags, the run's own configuration (recorded beside OUT by attend); with them, they must
         // be the run's, or the comparison would only say FAILED.
         AttentionConfig attention = given || recorded.isEmpty() ? config.build(shape.heads(), shape.headDim()) : recorded.get();

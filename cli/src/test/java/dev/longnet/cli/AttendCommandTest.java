@@ -198,7 +198,7 @@ class AttendCommandTest {
         q = Cli.writeNpy(tmp.resolve("flat.npy"), "<f4", "(2, 4)", new byte[32]);
         Cli.Run run = attend("--segments", "64", "--dilations", "1");
         assertEquals(1, run.code(), run.toString());
-        assertEquals("longnet attend: " + q + ": expected shape (N, heads, headDim), got [2, 4]", run.err().strip());
+        assertEquals("longnet attend: " + q + ": expected shape (N, heads, headDim) or a batch (B, N, heads, headDim), got [2, 4]", run.err().strip());
     }
 
     @Test
@@ -261,6 +261,79 @@ class AttendCommandTest {
     private void assertNoOutput() {
         assertFalse(Files.exists(out), "no output under the final name");
         for (Path p : AttendCommand.temporaryFiles(out)) assertFalse(Files.exists(p), p + " left behind");
+    }
+
+    /**
+     * A (2, 150, 3, 8) batch made of q, k and v's rows: --key-padding-mask and --lengths give the same output, each
+     * sequence's rows are those of its run alone, bit for bit, and padding rows are zero.
+     */
+    @Test
+    void aPaddedBatchGivesEachSequenceTheBitsOfItsRunAlone() throws IOException {
+        int n = N / 2;
+        int rowBytes = HEADS * D * 4;
+        Path[] batch = new Path[3];
+        Path[] files = {q, k, v};
+        String[] names = {"q", "k", "v"};
+        for (int t = 0; t < 3; t++) {
+            batch[t] = Cli.writeNpy(tmp.resolve("b" + names[t] + ".npy"), "<f4", "(2, " + n + ", " + HEADS + ", " + D + ")",
+                    data(files[t]));
+        }
+        byte[] mask = new byte[2 * n];
+        for (int i = 97; i < n; i++) mask[n + i] = 1;
+        Path maskFile = Cli.writeNpy(tmp.resolve("mask.npy"), "|b1", "(2, " + n + ")", mask);
+        String[] levels = {"--segments", "64,128", "--dilations", "1,2", "--quiet"};
+        Cli.Run masked = Cli.run(concat(new String[]{"attend", "--q", batch[0].toString(), "--k", batch[1].toString(),
+                "--v", batch[2].toString(), "--out", tmp.resolve("masked.npy").toString(), "--key-padding-mask",
+                maskFile.toString()}, levels));
+        assertEquals(0, masked.code(), masked.toString());
+        Cli.Run lengths = Cli.run(concat(new String[]{"attend", "--q", batch[0].toString(), "--k", batch[1].toString(),
+                "--v", batch[2].toString(), "--out", tmp.resolve("lengths.npy").toString(), "--lengths", "150,97"}, levels));
+        assertEquals(0, lengths.code(), lengths.toString());
+        byte[] output = data(tmp.resolve("masked.npy"));
+        assertTrue(java.util.Arrays.equals(output, data(tmp.resolve("lengths.npy"))));
+        int[] lengthOf = {150, 97};
+        for (int b = 0; b < 2; b++) {
+            Path[] alone = new Path[3];
+            for (int t = 0; t < 3; t++) {
+                byte[] all = data(files[t]);
+                alone[t] = Cli.writeNpy(tmp.resolve(names[t] + b + ".npy"), "<f4", "(" + lengthOf[b] + ", " + HEADS + ", "
+                        + D + ")", java.util.Arrays.copyOfRange(all, b * n * rowBytes, (b * n + lengthOf[b]) * rowBytes));
+            }
+            Path aloneOut = tmp.resolve("alone" + b + ".npy");
+            Cli.Run one = Cli.run(concat(new String[]{"attend", "--q", alone[0].toString(), "--k", alone[1].toString(),
+                    "--v", alone[2].toString(), "--out", aloneOut.toString()}, levels));
+            assertEquals(0, one.code(), one.toString());
+            byte[] expected = data(aloneOut);
+            assertTrue(java.util.Arrays.equals(expected, java.util.Arrays.copyOfRange(output, b * n * rowBytes,
+                    b * n * rowBytes + expected.length)), "sequence " + b);
+            for (int i = b * n * rowBytes + expected.length; i < (b + 1) * n * rowBytes; i++) assertEquals(0, output[i]);
+        }
+
+        Cli.Run single = attend("--segments", "64", "--dilations", "1", "--lengths", "100");
+        assertEquals(2, single.code(), single.toString());
+        assertTrue(lastLine(single.err()).contains("--lengths is for a batch"), single.err());
+        mask[n + 120] = 0;
+        Cli.writeNpy(maskFile, "|b1", "(2, " + n + ")", mask);
+        Cli.Run holes = Cli.run(concat(new String[]{"attend", "--q", batch[0].toString(), "--k", batch[1].toString(),
+                "--v", batch[2].toString(), "--out", tmp.resolve("holes.npy").toString(), "--key-padding-mask",
+                maskFile.toString()}, levels));
+        assertEquals(1, holes.code(), holes.toString());
+        assertEquals("longnet attend: " + maskFile + ": sequence 1 has a real row (120) after padding (from row 97);"
+                + " padding must come at the end of each sequence", holes.err().strip());
+        assertFalse(Files.exists(tmp.resolve("holes.npy")));
+    }
+
+    private static byte[] data(Path npy) throws IOException {
+        try (NpyFile f = NpyFile.open(npy)) {
+            byte[] all = Files.readAllBytes(npy);
+            return java.util.Arrays.copyOfRange(all, (int) f.header().dataOffset(), all.length);
+        }
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     private static String lastLine(String text) {

@@ -109,6 +109,45 @@ class ResumeCommandTest {
         return Double.parseDouble(m.group(1));
     }
 
+    /** A batch (3, 1000, 2, 16) of the same rows, stopped in its second sequence: stat says so, and it resumes. */
+    @Test
+    void anInterruptedBatchShowsInStatAndResumesToTheSameBytes() throws IOException {
+        Path[] batch = new Path[3];
+        String[] names = {"q", "k", "v"};
+        for (int t = 0; t < 3; t++) {
+            Path file = tmp.resolve(names[t] + ".npy");
+            byte[] all = Files.readAllBytes(file);
+            long offset;
+            try (NpyFile f = NpyFile.open(file)) {
+                offset = f.header().dataOffset();
+            }
+            batch[t] = Cli.writeNpy(tmp.resolve("b" + names[t] + ".npy"), "<f4", "(3, 1000, 2, 16)",
+                    java.util.Arrays.copyOfRange(all, (int) offset, all.length));
+        }
+        java.util.function.Function<Path, Cli.Run> run = output -> {
+            List<String> args = new ArrayList<>(List.of("attend", "--q", batch[0].toString(), "--k", batch[1].toString(),
+                    "--v", batch[2].toString(), "--out", output.toString(), "--lengths", "1000,700,1000", "--quiet"));
+            args.addAll(List.of(CONFIG));
+            return Cli.run(engine, args.toArray(String[]::new));
+        };
+        FailingKernel counting = new FailingKernel(Long.MAX_VALUE, () -> new AssertionError("never"));
+        engine = o -> o.withKernel(counting);
+        assertEquals(0, run.apply(tmp.resolve("whole.npy")).code());
+        inject(counting.calls.get() / 2, () -> new UncheckedIOException(new IOException("No space left on device")));
+        Cli.Run failed = run.apply(out);
+        assertEquals(1, failed.code(), failed.toString());
+        assertTrue(failed.err().contains("the partial run is kept in " + RunFiles.directory(out)), failed.err());
+        Cli.Run stat = Cli.run("stat", RunFiles.directory(out).toString());
+        assertEquals(0, stat.code(), stat.toString());
+        assertTrue(stat.out().startsWith(RunFiles.directory(out) + ": a batch, 1 of 3 sequences done; the sequence in"
+                + " progress:\n" + RunFiles.directory(out).resolve("sequence-1.npy" + RunFiles.SUFFIX)), stat.out());
+        engine = UnaryOperator.identity();
+        Cli.Run resumed = run.apply(out);
+        assertEquals(0, resumed.code(), resumed.toString());
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("whole.npy")), Files.readAllBytes(out));
+        assertFalse(Files.exists(RunFiles.directory(out)));
+    }
+
     @Test
     void aResumedRunReportsItsOwnSpeed() {
         Cli.Run fresh = attend(tmp.resolve("fresh.npy"), "--json");

@@ -62,6 +62,54 @@ class StreamJobTest {
         return broken;
     }
 
+    /**
+     * --lengths: the input's sequences stream one after another, each alone (its rows are those of a stream of it by
+     * itself), and a run stopped inside the third resumes from its snapshot to the same bytes.
+     */
+    @Test
+    void aBatchStreamsEachSequenceAloneAndResumesInsideOne() throws Exception {
+        byte[] all = Files.readAllBytes(tokens);
+        int tokenBytes = 3 * HEADS * D * 4;
+        int[] lengths = {120, 45, 135};
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        int from = 0;
+        for (int b = 0; b < 3; b++) {
+            Path part = tmp.resolve("part" + b);
+            Files.write(part, Arrays.copyOfRange(all, from * tokenBytes, (from + lengths[b]) * tokenBytes));
+            Cli.Run alone = stream(part, tmp.resolve("alone" + b));
+            assertEquals(0, alone.code(), alone.toString());
+            expected.write(Files.readAllBytes(tmp.resolve("alone" + b)));
+            from += lengths[b];
+        }
+        Path out = tmp.resolve("rows");
+        Cli.Run batch = stream(tokens, out, "--lengths", "120,45,135");
+        assertEquals(0, batch.code(), batch.toString());
+        assertArrayEquals(expected.toByteArray(), Files.readAllBytes(out));
+
+        Path resumed = tmp.resolve("resumed");
+        Path state = tmp.resolve("state");
+        Path broken = tmp.resolve("broken");
+        Files.write(broken, Arrays.copyOf(all, 230 * tokenBytes + 5));                   // inside sequence 2
+        Cli.Run first = stream(broken, resumed, "--lengths", "120,45,135", "--snapshot-every", "50", "--state", state.toString());
+        assertEquals(1, first.code(), first.toString());
+        Cli.Run other = stream(tokens, resumed, "--lengths", "120,46,134", "--snapshot-every", "50", "--state", state.toString());
+        assertTrue(other.code() == 1 && other.err().contains("lengths changed since the run started"), other.toString());
+        Cli.Run again = stream(tokens, resumed, "--lengths", "120,45,135", "--snapshot-every", "50", "--state",
+                state.toString(), "--json");
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(again.out().contains("\"tokens\":100,"), "the run from the snapshot at token 200: " + again.out());
+        assertArrayEquals(expected.toByteArray(), Files.readAllBytes(resumed));
+
+        Cli.Run shortInput = stream(tokens, tmp.resolve("short"), "--lengths", "120,45,136");
+        assertTrue(shortInput.code() == 1 && shortInput.oneErrorLine()
+                && shortInput.err().contains("the input ends at token 300, inside sequence 2 (135 of its 136 tokens)"),
+                shortInput.toString());
+        Cli.Run longInput = stream(tokens, tmp.resolve("long"), "--lengths", "120,45,134");
+        assertTrue(longInput.code() == 1 && longInput.oneErrorLine()
+                && longInput.err().contains("holds more than the 299 tokens of the --lengths"), longInput.toString());
+        assertFalse(Files.exists(tmp.resolve("short")) || Files.exists(tmp.resolve("long")));
+    }
+
     @Test
     void statReadsAStreamState() throws Exception {
         Path state = tmp.resolve("st");

@@ -3,6 +3,7 @@ package dev.longnet.engine;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NonFinite;
 import dev.longnet.storage.NpyFile;
+import dev.longnet.storage.TensorRows;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,9 +29,6 @@ import java.util.Arrays;
 public final class AttentionJob {
     private AttentionJob() { }
 
-
-
-
     /**
      * Runs attention on q, k, v into out. Refuses an existing out unless {@code overwrite}; on failure leaves
      * nothing under out's name, and the run directory for a later resume.
@@ -40,40 +38,78 @@ public final class AttentionJob {
         return run(config, options, AttentionRequest.of(q, k, v, out).withOutputType(outputType).withOverwrite(overwrite));
     }
 
-    /** Runs one file job (see {@link AttentionRequest}); resumes an earlier interrupted run of the same job. */
+    /**
+     * Runs one file job (see {@link AttentionRequest}); resumes an earlier interrupted run of the same job. A batch
+     * (B, N, H, d) runs each sequence alone ({@link BatchJob}).
+     */
     public static AttentionResult run(AttentionConfig config, DilatedAttention.Options options, AttentionRequest request) throws IOException {
         long start = System.nanoTime();
         RunFiles.checkOutput(request.out(), request.overwrite());
         try (NpyFile qf = openInput(request.q(), request.out()); NpyFile kf = openInput(request.k(), request.out());
              NpyFile vf = openInput(request.v(), request.out())) {
             AttentionInputs inputs = check(config, qf, kf, vf);
-            if (request.checkFinite()) requireFinite(config, inputs, qf, kf, vf);
-            Schedule schedule = DilatedAttention.schedule(config, options.windowBudgetBytes(), qf, kf, vf);
-            JobPlan plan = new JobPlan(request, inputs, schedule,
-                    RunIdentity.of(config, options.kernel().name(), schedule, request.outputType(), qf, kf, vf),
-                    JobPlan.spaceNeeded(inputs, request.outputType(), schedule));
-            RunDirectory run = RunDirectory.open(plan, RunFiles.lock(request.out()));
-            TimedLog timed = new TimedLog(run);
-            ResumedWork resumed = new ResumedWork();
-            try {
-                // Last, once nothing else opens the inputs: closing any descriptor of a file drops this process's locks.
-                for (NpyFile input : new NpyFile[]{qf, kf, vf}) input.lockShared();
-                DilatedAttention.Options journaled = options.withUnitLog(resumed.log(timed))
-                        .withListener(resumed.listener(run.listener(options.listener())));
-                try (DilatedAttention attention = new DilatedAttention(config, journaled)) {
-                    attention.attend(schedule, qf, kf, vf, run.accumulator(), run.lseScratch());
-                }
-                run.finish();
-            } catch (IOException | RuntimeException | Error e) {
-                run.failed(e);
-                run.close();
-                throw e;
+            if (inputs.batched()) return BatchJob.run(config, options, request, inputs, qf, kf, vf, start);
+            if (request.lengths() != null) {
+                throw new IllegalArgumentException(qf.path() + ": sequence lengths are for a batch of shape (B, N, heads,"
+                        + " headDim); q has shape " + Arrays.toString(qf.shape()));
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            return new AttentionResult(inputs.n(), inputs.heads(), inputs.headDim(), seconds, config.flops(inputs.n()),
-                    options.kernel().name(), request.outputType(), run.unitsTotal(), run.unitsResumed(), timed.nanos / 1e9,
-                    resumed.tokens);
+            BatchJob.requireNoBatchRun(request);
+            if (request.checkFinite()) requireFinite(config, inputs, new TensorRows[]{qf, kf, vf}, labels(qf, kf, vf, ""));
+            return sequence(config, options, request, inputs, new TensorRows[]{qf, kf, vf}, RunIdentity.inputs(qf, kf, vf),
+                    () -> lockShared(qf, kf, vf), start);
         }
+    }
+
+    /** Takes a shared lock on each input (see {@link NpyFile#lockShared}). */
+    static void lockShared(NpyFile... inputs) throws IOException {
+        for (NpyFile input : inputs) input.lockShared();
+    }
+
+    /** The inputs' names in messages: their paths, then {@code where} (", sequence 3" in a batch). */
+    static String[] labels(NpyFile q, NpyFile k, NpyFile v, String where) {
+        return new String[]{q.path() + where, k.path() + where, v.path() + where};
+    }
+
+    /** Work that may fail with an I/O error. */
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
+    }
+
+    /**
+     * One sequence's run: rows {@code qkv} of shape {@code inputs} into {@code request.out()} through its run
+     * directory; {@code inputFields} identify the inputs in the journal, and {@code lockInputs} runs once the run
+     * directory is open and nothing else will open the inputs (closing any descriptor of a file drops this
+     * process's locks on it).
+     */
+    static AttentionResult sequence(AttentionConfig config, DilatedAttention.Options options, AttentionRequest request,
+                                    AttentionInputs inputs, TensorRows[] qkv, java.util.Map<String, String> inputFields,
+                                    IoAction lockInputs, long start) throws IOException {
+        TensorRows q = qkv[0], k = qkv[1], v = qkv[2];
+        Schedule schedule = DilatedAttention.schedule(config, options.windowBudgetBytes(), q, k, v);
+        JobPlan plan = new JobPlan(request, inputs, schedule,
+                RunIdentity.of(config, options.kernel().name(), schedule, request.outputType(), inputFields),
+                JobPlan.spaceNeeded(inputs, request.outputType(), schedule));
+        RunDirectory run = RunDirectory.open(plan, RunFiles.lock(request.out()));
+        TimedLog timed = new TimedLog(run);
+        ResumedWork resumed = new ResumedWork();
+        try {
+            lockInputs.run();
+            DilatedAttention.Options journaled = options.withUnitLog(resumed.log(timed))
+                    .withListener(resumed.listener(run.listener(options.listener())));
+            try (DilatedAttention attention = new DilatedAttention(config, journaled)) {
+                attention.attend(schedule, q, k, v, run.accumulator(), run.lseScratch());
+            }
+            run.finish();
+        } catch (IOException | RuntimeException | Error e) {
+            run.failed(e);
+            run.close();
+            throw e;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new AttentionResult(inputs.n(), inputs.heads(), inputs.headDim(), seconds, config.flops(inputs.n()),
+                options.kernel().name(), request.outputType(), run.unitsTotal(), run.unitsResumed(), timed.nanos / 1e9,
+                resumed.tokens);
     }
 
     /**
@@ -91,18 +127,18 @@ public final class AttentionJob {
     /**
      * Fails with the file, row and head of the first NaN or infinity in q, k or v; and when q and k (or v) are so
      * large that a finite input could overflow float in the kernel (|q·k|·scale, or the sum of a view's value rows,
-     * beyond 3.4e38), which would turn finite inputs into NaN.
+     * beyond 3.4e38), which would turn finite inputs into NaN. {@code labels} name q, k and v in messages.
      */
-    static void requireFinite(AttentionConfig config, AttentionInputs inputs, NpyFile q, NpyFile k, NpyFile v) throws IOException {
+    static void requireFinite(AttentionConfig config, AttentionInputs inputs, TensorRows[] qkv, String[] labels)
+            throws IOException {
         float[] maxAbs = new float[3];
-        NpyFile[] files = {q, k, v};
         for (int i = 0; i < 3; i++) {
-            NonFinite.Scan scan = NonFinite.scan(files[i]);
+            NonFinite.Scan scan = NonFinite.scan(qkv[i]);
             NonFinite.Found found = scan.first();
             if (found != null) {
                 long head = found.element() / inputs.headDim();
                 long dim = found.element() % inputs.headDim();
-                throw new IllegalArgumentException(files[i].path() + ": row " + found.row() + ", head " + head + " holds "
+                throw new IllegalArgumentException(labels[i] + ": row " + found.row() + ", head " + head + " holds "
                         + found.describe() + " (dimension " + dim + "); attention needs finite inputs, nothing was"
                         + " computed");
             }
@@ -110,7 +146,7 @@ public final class AttentionJob {
         }
         double logit = (double) maxAbs[0] * maxAbs[1] * inputs.headDim() * config.scale();
         if (logit >= Float.MAX_VALUE) {
-            throw new IllegalArgumentException(q.path() + ", " + k.path() + ": |q| up to " + maxAbs[0] + " and |k| up to "
+            throw new IllegalArgumentException(labels[0] + ", " + labels[1] + ": |q| up to " + maxAbs[0] + " and |k| up to "
                     + maxAbs[1] + " can make a logit of " + (float) logit + ", beyond float's range: scale the inputs"
                     + " down; nothing was computed");
         }
@@ -119,12 +155,11 @@ public final class AttentionJob {
             viewRows = Math.max(viewRows, Level.viewRows(level.effectiveSegment(inputs.n()), level.dilation(), 0));
         }
         if ((double) maxAbs[2] * viewRows >= Float.MAX_VALUE) {
-            throw new IllegalArgumentException(v.path() + ": |v| up to " + maxAbs[2] + " summed over views of " + viewRows
+            throw new IllegalArgumentException(labels[2] + ": |v| up to " + maxAbs[2] + " summed over views of " + viewRows
                     + " rows can exceed float's range: scale the values down; nothing was computed");
         }
     }
 
-    /** Counts the time the run directory spends on each unit's begin and end (before-images, forces, journal). */
     /**
      * The tokens' worth of work of the units an earlier run completed: the progress each skipped unit reports (a
      * unit the log says is complete is followed by exactly one progress report, on the same thread).
@@ -167,6 +202,7 @@ public final class AttentionJob {
         }
     }
 
+    /** Counts the time the run directory spends on each unit's begin and end (before-images, forces, journal). */
     private static final class TimedLog implements UnitLog {
         private final UnitLog log;
         long nanos;

@@ -106,6 +106,33 @@ public final class DilatedAttention implements AutoCloseable {
     }
 
     /**
+     * Attends a batch of f32 sequences held in memory: q, k, v and out of shape (batch, n, H, d), sequence b being
+     * its first {@code lengths[b]} rows (null: all n). Each sequence gets the bits of its run alone; out's padding
+     * rows are zero.
+     */
+    public void attend(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, long batch, long n,
+                       long[] lengths) {
+        long[] checked = BatchJob.lengths(lengths, batch, n, "q");
+        long rowBytes = (long) config.heads() * config.headDim() * Float.BYTES;
+        long sequenceBytes = n * rowBytes;
+        String[] names = {"q", "k", "v", "out"};
+        MemorySegment[] all = {q, k, v, out};
+        for (int i = 0; i < 4; i++) {
+            if (all[i].byteSize() != batch * sequenceBytes) {
+                throw new IllegalArgumentException(names[i] + " holds " + all[i].byteSize() + " bytes, but a batch of "
+                        + batch + " sequences of " + n + " rows of " + config.heads() + "x" + config.headDim() + " f32"
+                        + " values needs " + batch * sequenceBytes);
+            }
+        }
+        out.fill((byte) 0);
+        for (int b = 0; b < checked.length; b++) {
+            long at = b * sequenceBytes;
+            long bytes = checked[b] * rowBytes;
+            attend(q.asSlice(at, bytes), k.asSlice(at, bytes), v.asSlice(at, bytes), out.asSlice(at, bytes), checked[b]);
+        }
+    }
+
+    /**
      * Refuses, up front, segments the worker threads may not touch: those of a confined arena
      * ({@code Arena.ofConfined()}), which only their owner thread may access.
      */

@@ -33,8 +33,39 @@ public record RunFiles(Path out, Path directory) {
     /** The counters file of a run directory. */
     public static Path countersFile(Path runDirectory) { return runDirectory.resolve(COUNTERS); }
 
-    /** True when an earlier run of {@code out} left a journal that a later run can resume from. */
-    public static boolean resumable(Path out) { return Files.isRegularFile(directory(out).resolve(JOURNAL)); }
+    /** True when an earlier run of {@code out} left a journal (or a batch's record) that a later run can resume from. */
+    public static boolean resumable(Path out) {
+        Path dir = directory(out);
+        return Files.isRegularFile(dir.resolve(JOURNAL)) || Files.isRegularFile(dir.resolve(BatchJob.IDENTITY));
+    }
+
+    /**
+     * Where a batch's run stands ({@code dir} its run directory): its sequences, those done, and the run directory
+     * of the sequence begun last and not done (null when none); null when {@code dir} holds no batch.
+     */
+    public record BatchState(int sequences, int done, Path current) {
+        public static BatchState read(Path dir) throws IOException {
+            Path identity = dir.resolve(BatchJob.IDENTITY);
+            if (!Files.isRegularFile(identity)) return null;
+            java.util.Properties p = new java.util.Properties();
+            try (java.io.Reader r = Files.newBufferedReader(identity, java.nio.charset.StandardCharsets.ISO_8859_1)) {
+                p.load(r);
+            }
+            String lengths = p.getProperty("lengths", "[]");
+            int sequences = lengths.equals("[]") ? 0 : lengths.split(",").length;
+            int done = 0;
+            Path current = null;
+            for (int b = 0; b < sequences; b++) {
+                Path out = BatchJob.sequenceOut(dir, b);
+                if (Files.isRegularFile(out)) {
+                    done++;
+                } else if (Files.isDirectory(directory(out))) {
+                    current = directory(out);
+                }
+            }
+            return new BatchState(sequences, done, current);
+        }
+    }
 
     /** What a run of {@code out} writes before the output is complete: OUT.partial and the run directory. */
     public static List<Path> temporaryFiles(Path out) { return List.of(NpyFile.partialPath(out), directory(out)); }

@@ -19,29 +19,45 @@ import java.util.Objects;
  */
 final class RunIdentity {
     private static final List<String> COMPARED = List.of("format", "config", "schedule", "kernel", "output", "q", "k", "v");
+    private static final String[] NAMES = {"q", "k", "v"};
 
     private RunIdentity() { }
 
     static Map<String, String> of(AttentionConfig config, String kernel, Schedule schedule, DType outputType,
-                                  NpyFile q, NpyFile k, NpyFile v) throws IOException {
+                                  Map<String, String> inputs) {
         Map<String, String> fields = new LinkedHashMap<>();
         fields.put("format", "longnet-run 2");
         fields.put("config", config.toText());
         fields.put("schedule", schedule.describe());
         fields.put("kernel", kernel);
         fields.put("output", outputType.name());
-        String[] names = {"q", "k", "v"};
-        NpyFile[] files = {q, k, v};
-        for (int i = 0; i < 3; i++) {
-            NpyFile f = files[i];
-            fields.put(names[i], f.dtype().name() + " " + Arrays.toString(f.shape()) + " "
-                    + FileFingerprint.of(f.path(), f.header().dataOffset()));
-            fields.put(names[i] + ".path", f.path().toAbsolutePath().toString());
-        }
+        fields.putAll(inputs);
         fields.put("started", java.time.Instant.now().toString());
         return fields;
     }
 
+    /**
+     * The fields of the input files q, k and v: each one's type, shape and fingerprint (compared), and its path
+     * (recorded). Reading a fingerprint opens the file: call this before the inputs are locked.
+     */
+    static Map<String, String> inputs(NpyFile q, NpyFile k, NpyFile v) throws IOException {
+        Map<String, String> fields = new LinkedHashMap<>();
+        NpyFile[] files = {q, k, v};
+        for (int i = 0; i < 3; i++) {
+            NpyFile f = files[i];
+            fields.put(NAMES[i], f.dtype().name() + " " + Arrays.toString(f.shape()) + " "
+                    + FileFingerprint.of(f.path(), f.header().dataOffset()));
+            fields.put(NAMES[i] + ".path", f.path().toAbsolutePath().toString());
+        }
+        return fields;
+    }
+
+    /** The input fields of sequence {@code index} of a batch, its first {@code rows} rows, from the batch's fields. */
+    static Map<String, String> sequence(Map<String, String> batch, long index, long rows) {
+        Map<String, String> fields = new LinkedHashMap<>(batch);
+        for (String name : NAMES) fields.put(name, "sequence " + index + " (" + rows + " rows) of " + batch.get(name));
+        return fields;
+    }
     /** Refuses to resume the run in {@code dir} when its recorded identity differs from {@code now}, saying how. */
     static void requireSame(Path dir, Map<String, String> recorded, Map<String, String> now) {
         for (String key : COMPARED) {

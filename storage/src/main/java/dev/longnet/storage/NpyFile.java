@@ -144,13 +144,61 @@ public final class NpyFile implements TensorRows, AutoCloseable {
             throw new IndexOutOfBoundsException(path + ": rows [" + firstRow + ", " + firstRow + " + " + rowCount
                     + ") out of bounds for " + rows + " rows");
         }
+        return map(firstRow * rowBytes, rowCount * rowBytes, firstRow, rowCount);
+    }
+
+    /**
+     * Item {@code index} of the first dimension as a tensor of its own, cut to its first {@code rows} rows: for a
+     * file of shape (B, N, ...), the (rows, ...) tensor at [index, :rows] (a sequence of a padded batch). Its windows
+     * map those rows of this file and nothing else; they are writable when this file is. Valid while this file is
+     * open.
+     */
+    public TensorRows item(long index, long rows) throws TensorFormatException {
+        long[] shape = header.shape();
+        if (shape.length < 2) {
+            throw new TensorFormatException(path, "shape " + NpyHeader.shapeText(shape) + " has no items of rows");
+        }
+        if (index < 0 || index >= shape[0] || rows < 0 || rows > shape[1]) {
+            throw new IndexOutOfBoundsException(path + ": item " + index + " with " + rows + " rows is out of bounds"
+                    + " for shape " + NpyHeader.shapeText(shape));
+        }
+        long[] itemShape = java.util.Arrays.copyOfRange(shape, 1, shape.length);
+        itemShape[0] = rows;
+        long itemRowBytes = shape[1] == 0 ? 0 : rowBytes / shape[1];
+        long base = index * rowBytes;
+        NpyFile file = this;
+        return new TensorRows() {
+            @Override public DType dtype() { return file.dtype(); }
+            @Override public long[] shape() { return itemShape.clone(); }
+            @Override public long rowBytes() { return itemRowBytes; }
+            @Override public boolean writable() { return file.writable; }
+
+            @Override
+            public RowWindow window(long firstRow, long rowCount) throws IOException {
+                if (firstRow < 0 || rowCount < 0 || firstRow > rows - rowCount) {
+                    throw new IndexOutOfBoundsException(path + ": item " + index + ", rows [" + firstRow + ", "
+                            + firstRow + " + " + rowCount + ") out of bounds for " + rows + " rows");
+                }
+                return map(base + firstRow * itemRowBytes, rowCount * itemRowBytes, firstRow, rowCount);
+            }
+
+            @Override
+            public String toString() { return path + "[" + index + ", :" + rows + "]"; }
+        };
+    }
+
+    /**
+     * Maps {@code size} bytes of data from {@code offset} as the window of rows [firstRow, firstRow + rowCount);
+     * closing the window unmaps them. The mapping has a shared arena, so the window may be read and written from
+     * any thread.
+     */
+    private RowWindow map(long offset, long size, long firstRow, long rowCount) throws IOException {
         ensureOpen();
-        long size = rowCount * rowBytes;
         if (size == 0) {
             MemorySegment empty = writable ? MemorySegment.NULL : MemorySegment.NULL.asReadOnly();
             return new MappedWindow(empty, firstRow, rowCount, null);
         }
-        long end = header.dataOffset() + (firstRow + rowCount) * rowBytes;
+        long end = header.dataOffset() + offset + size;
         long length = channel.size();
         if (length < end) {
             // Mapping past the end would map pages whose first touch kills the JVM (SIGBUS).
@@ -160,7 +208,7 @@ public final class NpyFile implements TensorRows, AutoCloseable {
         FileChannel.MapMode mode = writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment rowsSegment = channel.map(mode, header.dataOffset() + firstRow * rowBytes, size, arena);
+            MemorySegment rowsSegment = channel.map(mode, header.dataOffset() + offset, size, arena);
             return new MappedWindow(rowsSegment, firstRow, rowCount, arena);
         } catch (IOException | RuntimeException e) {
             arena.close();

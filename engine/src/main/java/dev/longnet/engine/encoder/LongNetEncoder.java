@@ -5,6 +5,7 @@ import dev.longnet.engine.model.Ops;
 import dev.longnet.engine.model.TensorSource;
 import dev.longnet.storage.DType;
 import dev.longnet.storage.NpyFile;
+import dev.longnet.storage.Advice;
 import dev.longnet.storage.RowWindow;
 import dev.longnet.storage.TensorRows;
 import java.io.IOException;
@@ -181,6 +182,7 @@ public final class LongNetEncoder implements AutoCloseable {
             int c = (int) Math.min(options.chunkRows(), n - r0);
             try (RowWindow xw = x.window(r0, c); RowWindow qw = q.window(r0, c); RowWindow kw = k.window(r0, c);
                  RowWindow vw = v.window(r0, c)) {
+                populate(xw, qw, kw, vw);
                 MemorySegment xs = xw.segment(), qs = qw.segment(), ks = kw.segment(), vs = vw.segment();
                 chunks.run(c, (from, to, b) -> {
                     int rows = to - from;
@@ -209,6 +211,7 @@ public final class LongNetEncoder implements AutoCloseable {
         for (long r0 = 0; r0 < n; r0 += options.chunkRows()) {
             int c = (int) Math.min(options.chunkRows(), n - r0);
             try (RowWindow xw = x.window(r0, c); RowWindow aw = att.window(r0, c); RowWindow lw = lse.window(r0, c)) {
+                populate(xw, aw, lw);
                 MemorySegment xs = xw.segment(), as = aw.segment();
                 chunks.run(c, (from, to, b) -> {
                     int rows = to - from;
@@ -232,6 +235,14 @@ public final class LongNetEncoder implements AutoCloseable {
             }
             progress.update((double) (r0 + c) / n);
         }
+    }
+
+    /**
+     * Maps every page of a chunk's windows in one call each (MADV_POPULATE_WRITE: they are all read or written
+     * whole), instead of a fault per page from the worker threads.
+     */
+    private static void populate(RowWindow... windows) {
+        for (RowWindow w : windows) w.advise(Advice.POPULATE_WRITE);
     }
 
     /** Seconds spent so far in the row work (layer norms, projections, FFN) and in the attention. */
