@@ -33,8 +33,13 @@ class LinearTest {
 
     @Test
     void aRowDoesNotDependOnTheRowsAroundIt() {
+        aRowDoesNotDependOnTheRowsAroundIt(70, 45, 13);
+        aRowDoesNotDependOnTheRowsAroundIt(70, 45, 3 * Linear.GROUP_ROWS + 7);                     // in groups of rows
+        aRowDoesNotDependOnTheRowsAroundIt(Linear.GROUP_BYTES / 4 / Linear.GROUP_ROWS + 1, 33, 2 * Linear.GROUP_ROWS + 5);
+    }
+
+    private static void aRowDoesNotDependOnTheRowsAroundIt(int in, int out, int rows) {
         Random random = new Random(3);
-        int in = 70, out = 45, rows = 13;
         Linear linear = new Linear(values(random, out * in), values(random, out), out, in);
         float[] x = values(random, rows * in);
         float[] all = new float[rows * out];
