@@ -30,11 +30,11 @@ final class ChartCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "SVG", description = "The chart to write.")
     Path out;
 
-    @Option(names = "--peak-gflops", description = "The session's FMA peak, for the runs whose summary has no fraction of"
+    @Option(names = "--peak-gflops", paramLabel = "GFLOPS", description = "The session's FMA peak, for the runs whose summary has no fraction of"
             + " peak (attend's); without it their fraction shows as a dash.")
     Double peakGflops;
 
-    @Option(names = "--title", description = "The chart's title.")
+    @Option(names = "--title", paramLabel = "TEXT", description = "The chart's title.")
     String title = "longnet-java: time per token and peak RSS against N";
 
     @Override

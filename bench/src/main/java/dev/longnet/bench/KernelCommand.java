@@ -11,13 +11,13 @@ import picocli.CommandLine.Option;
 @Command(name = "kernel", mixinStandardHelpOptions = true,
         description = "Runs the attention tile benchmark (JMH) and prints GFLOPS against the FMA peak measured first.")
 final class KernelCommand implements Callable<Integer> {
-    @Option(names = "--m", split = ",", description = "Tile sizes (default 512,1024,2048).")
+    @Option(names = "--m", paramLabel = "M", split = ",", description = "Tile sizes (default 512,1024,2048).")
     String[] m = {"512", "1024", "2048"};
 
-    @Option(names = "--d", split = ",", description = "Head dimensions (default 64,128).")
+    @Option(names = "--d", paramLabel = "D", split = ",", description = "Head dimensions (default 64,128).")
     String[] d = {"64", "128"};
 
-    @Option(names = "--shape", split = ",", description = "Micro-kernel shapes: auto (as the engine picks for d), SINGLE "
+    @Option(names = "--shape", paramLabel = "SHAPE", split = ",", description = "Micro-kernel shapes: auto (as the engine picks for d), SINGLE "
             + "(6 rows x 1 vector), NARROW (6 x 2), WIDE (6 x 4) (default auto,NARROW,WIDE).")
     String[] shape = {"auto", "NARROW", "WIDE"};
 

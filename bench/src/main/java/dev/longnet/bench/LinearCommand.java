@@ -10,10 +10,10 @@ import picocli.CommandLine.Option;
 @Command(name = "linear", mixinStandardHelpOptions = true,
         description = "Runs the linear-layer benchmark (JMH, one core) and prints GFLOPS against the FMA peak measured first.")
 final class LinearCommand implements Callable<Integer> {
-    @Option(names = "--shape", split = ",", description = "in x out shapes (default: the bench models').")
+    @Option(names = "--shape", paramLabel = "INxOUT", split = ",", description = "in x out shapes (default: the bench models').")
     String[] shapes = {"128x128", "128x512", "512x128", "128x256", "256x256", "256x1024", "1024x256"};
 
-    @Option(names = "--rows", split = ",", description = "Rows per call (default 256, a model chunk; 1 is a decoding step).")
+    @Option(names = "--rows", paramLabel = "ROWS", split = ",", description = "Rows per call (default 256, a model chunk; 1 is a decoding step).")
     String[] rows = {"256"};
 
     @Option(names = "--quiet", description = "Only the table.")

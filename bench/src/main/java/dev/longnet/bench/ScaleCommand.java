@@ -32,44 +32,44 @@ import picocli.CommandLine.Option;
         description = {"Scaling harness: tokens/s, GFLOPS, fraction of peak, peak RSS and I/O against N,",
                 "for dilated attention and for dense attention (w = N, r = 1) as far as it is feasible."})
 final class ScaleCommand implements Callable<Integer> {
-    @Option(names = "--min-n", description = "First N (default 2^16).")
+    @Option(names = "--min-n", paramLabel = "N", description = "First N (default 2^16).")
     String minN = "2^16";
 
-    @Option(names = "--max-n", description = "Last N, if the disk allows (default 2^28).")
+    @Option(names = "--max-n", paramLabel = "N", description = "Last N, if the disk allows (default 2^28).")
     String maxN = "2^28";
 
-    @Option(names = "--step", description = "Factor between points (default 4).")
+    @Option(names = "--step", paramLabel = "FACTOR", description = "Factor between points (default 4).")
     int step = 4;
 
-    @Option(names = "--heads", description = "Heads (default 1).")
+    @Option(names = "--heads", paramLabel = "H", description = "Heads (default 1).")
     int heads = 1;
 
-    @Option(names = "--head-dim", description = "Head dimension (default 16).")
+    @Option(names = "--head-dim", paramLabel = "D", description = "Head dimension (default 16).")
     int headDim = 16;
 
     @Mixin
     ConfigOptions levels;                                // default: --preset bench
 
-    @Option(names = "--dtype", description = "Input dtype, f32 or f16 (default f16: half the disk).")
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "Input dtype, f32 or f16 (default f16: half the disk).")
     String dtype = "f16";
 
     @Mixin
     ThreadOptions threadOptions;
 
-    @Option(names = "--dense-max-seconds", description = "Stop the dense series when a point would take longer (default 120).")
+    @Option(names = "--dense-max-seconds", paramLabel = "SECONDS", description = "Stop the dense series when a point would take longer (default 120).")
     double denseMaxSeconds = 120;
 
     @Option(names = "--no-dense", description = "Skip the dense series.")
     boolean noDense;
 
-    @Option(names = "--peak-gflops", description = "All-core FMA peak in GFLOPS; measured with JMH when not given.")
+    @Option(names = "--peak-gflops", paramLabel = "GFLOPS", description = "All-core FMA peak in GFLOPS; measured with JMH when not given.")
     Double peakGflops;
 
     @Option(names = {"--out", "--results"}, paramLabel = "DIR",
             description = "Results directory (default results/scale-DATE); --results is the old name.")
     Path results;
 
-    @Option(names = "--work-dir", description = "Where the generated files go (default RESULTS/data); emptied after each N.")
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the generated files go (default RESULTS/data); emptied after each N.")
     Path workDir;
 
     @Override

@@ -43,41 +43,41 @@ import picocli.CommandLine.Option;
         description = {"Streams N generated tokens through dilated attention: tokens/s, GFLOPS, fraction of the FMA peak,",
                 "peak RSS and the state size; sampled rows are checked against the double reference."})
 final class StreamBenchCommand implements Callable<Integer> {
-    @Option(names = "--n", description = "Tokens (default 2^20); 1048576, 2^20 or 1M.")
+    @Option(names = "--n", paramLabel = "N", description = "Tokens (default 2^20); 1048576, 2^20 or 1M.")
     String n = "2^20";
 
-    @Option(names = "--heads", description = "Heads (default 1).")
+    @Option(names = "--heads", paramLabel = "H", description = "Heads (default 1).")
     int heads = 1;
 
-    @Option(names = "--head-dim", description = "Head dimension (default 16).")
+    @Option(names = "--head-dim", paramLabel = "D", description = "Head dimension (default 16).")
     int headDim = 16;
 
     @Mixin
     ConfigOptions levels;                                // default: --preset bench
 
-    @Option(names = "--dtype", description = "Inputs rounded to f32 (default) or f16, as gen stores them.")
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "Inputs rounded to f32 (default) or f16, as gen stores them.")
     String dtype = "f32";
 
     @Mixin
     ThreadOptions threadOptions;
 
-    @Option(names = "--chunk", description = "Tokens per push (default: 65536, at most 16 MiB of each of q, k, v).")
+    @Option(names = "--chunk", paramLabel = "TOKENS", description = "Tokens per push (default: 65536, at most 16 MiB of each of q, k, v).")
     Integer chunk;
 
-    @Option(names = "--seed", description = "Generator seed (default 1).")
+    @Option(names = "--seed", paramLabel = "SEED", description = "Generator seed (default 1).")
     long seed = 1;
 
-    @Option(names = "--samples", description = "Rows checked against the reference (default 16).")
+    @Option(names = "--samples", paramLabel = "ROWS", description = "Rows checked against the reference (default 16).")
     int samples = 16;
 
-    @Option(names = "--peak-gflops", description = "All-core FMA peak in GFLOPS; measured with JMH when not given.")
+    @Option(names = "--peak-gflops", paramLabel = "GFLOPS", description = "All-core FMA peak in GFLOPS; measured with JMH when not given.")
     Double peakGflops;
 
-    @Option(names = "--snapshot", description = "Before finishing, snapshot the state into this file and report its"
+    @Option(names = "--snapshot", paramLabel = "FILE", description = "Before finishing, snapshot the state into this file and report its"
             + " compression ratio and write time.")
     Path snapshot;
 
-    @Option(names = "--warmup", description = "Tokens streamed first through a stream of their own, untimed, so that"
+    @Option(names = "--warmup", paramLabel = "TOKENS", description = "Tokens streamed first through a stream of their own, untimed, so that"
             + " the timed run starts with the kernel compiled (default 0: the JIT's warm-up is part of the time).")
     String warmup = "0";
 
