@@ -175,8 +175,7 @@ public final class ClusterJob {
                     continue;
                 } catch (ExecutionException ex) {
                     requirePresent(hz, members, spec);
-                    String lost = Members.lost(ex.getCause()) ? "was lost during the job (" : "failed (";
-                    throw new Failure("member " + e.getKey() + " " + lost + Members.describe(ex.getCause()) + ")"
+                    throw new Failure("member " + e.getKey() + " " + Members.whatHappened(ex.getCause())
                             + resumeHint(spec));
                 } catch (InterruptedException ex) {
                     Thread.currentThread().interrupt();

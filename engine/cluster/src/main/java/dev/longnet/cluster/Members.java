@@ -24,6 +24,15 @@ final class Members {
                 || e instanceof com.hazelcast.core.HazelcastInstanceNotActiveException;
     }
 
+    /**
+     * What a member's failed task says of it: "was lost during the job (MemberLeftException)" when it went away,
+     * named by the exception's class alone (the message of a lost connection is Hazelcast's dump of it: addresses,
+     * uuids, times), else "failed (...)" with the exception's message.
+     */
+    static String whatHappened(Throwable e) {
+        return lost(e) ? "was lost during the job (" + e.getClass().getSimpleName() + ")" : "failed (" + describe(e) + ")";
+    }
+
     /** An exception from Hazelcast as a short phrase (its class names the cause: member left, target not member). */
     static String describe(Throwable e) {
         if (e == null) return "unknown error";
