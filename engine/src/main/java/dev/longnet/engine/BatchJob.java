@@ -1,5 +1,7 @@
 package dev.longnet.engine;
 
+import dev.longnet.engine.job.Identity;
+import dev.longnet.engine.job.JobConflictException;
 import dev.longnet.engine.job.JobLock;
 import dev.longnet.storage.AtomicFile;
 import dev.longnet.storage.Disk;
@@ -16,7 +18,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.stream.Stream;
 
@@ -157,39 +158,28 @@ final class BatchJob {
     /** Where sequence b's output is kept until the batch commits, in the batch's run directory. */
     static Path sequenceOut(Path runDirectory, int b) { return runDirectory.resolve("sequence-" + b + ".npy"); }
 
-    private static Map<String, String> identity(AttentionConfig config, DilatedAttention.Options options,
-                                                AttentionRequest request, long[] lengths, Map<String, String> files) {
-        Map<String, String> fields = new LinkedHashMap<>();
-        fields.put("format", FORMAT);
-        fields.put("config", config.toText());
-        fields.put("kernel", options.kernel().name());
-        fields.put("budget", Long.toString(options.windowBudgetBytes()));
-        fields.put("output", request.outputType().name());
-        fields.put("lengths", Arrays.toString(lengths));
-        fields.putAll(files);
-        return fields;
+    private static Identity identity(AttentionConfig config, DilatedAttention.Options options, AttentionRequest request,
+                                     long[] lengths, Map<String, String> files) {
+        Identity identity = Identity.of(FORMAT).put("config", config.toText()).put("kernel", options.kernel().name())
+                .put("budget", options.windowBudgetBytes()).put("output", request.outputType().name())
+                .put("lengths", Arrays.toString(lengths));
+        files.forEach(identity::put);
+        return identity;
     }
 
     /**
      * Starts the batch's run directory, or checks that the batch it holds is this one: a run of another job is
      * refused unless {@code restart}, which clears it (all but the lock).
      */
-    private static void prepare(Path dir, Map<String, String> identity, boolean restart) throws IOException {
+    private static void prepare(Path dir, Identity identity, boolean restart) throws IOException {
         Path file = dir.resolve(IDENTITY);
         if (restart) {
             clear(dir);
         } else if (Files.isRegularFile(file)) {
-            Map<String, String> recorded = read(file);
-            for (Map.Entry<String, String> e : identity.entrySet()) {
-                if (e.getKey().endsWith(".path") || Objects.equals(recorded.get(e.getKey()), e.getValue())) continue;
-                String what = switch (e.getKey()) {
-                    case "q", "k", "v" -> e.getKey() + " (" + identity.get(e.getKey() + ".path") + ") changed since the"
-                            + " run started (its header, size or sampled contents differ)";
-                    case "format" -> "it was written by another version (" + recorded.get("format") + ")";
-                    default -> "the " + e.getKey() + " changed since the run started (was: " + recorded.get(e.getKey())
-                            + "; now: " + e.getValue() + ")";
-                };
-                throw new RunConflictException("cannot resume the batch in " + dir + ": " + what, true);
+            try {
+                identity.requireSame(dir, read(file), "");
+            } catch (JobConflictException e) {
+                throw new RunConflictException(e.getMessage(), true);        // attend's callers catch its own type
             }
             return;
         } else if (holdsWork(dir)) {
@@ -197,13 +187,14 @@ final class BatchJob {
                     + " sequence", true);
         }
         Properties p = new Properties();
-        p.putAll(identity);
+        p.putAll(identity.fields());
         StringWriter text = new StringWriter();
         p.store(text, "what this batch is a run of");
         AtomicFile.write(file, ch -> Disk.writeFully(ch, java.nio.ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.ISO_8859_1)), 0));
     }
 
-    private static Map<String, String> read(Path file) throws IOException {
+    /** The identity recorded in a batch's run directory ({@link #IDENTITY}). */
+    static Map<String, String> read(Path file) throws IOException {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.ISO_8859_1)) {
             p.load(r);

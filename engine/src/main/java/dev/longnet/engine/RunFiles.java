@@ -47,11 +47,7 @@ public record RunFiles(Path out, Path directory) {
         public static BatchState read(Path dir) throws IOException {
             Path identity = dir.resolve(BatchJob.IDENTITY);
             if (!Files.isRegularFile(identity)) return null;
-            java.util.Properties p = new java.util.Properties();
-            try (java.io.Reader r = Files.newBufferedReader(identity, java.nio.charset.StandardCharsets.ISO_8859_1)) {
-                p.load(r);
-            }
-            String lengths = p.getProperty("lengths", "[]");
+            String lengths = BatchJob.read(identity).getOrDefault("lengths", "[]");
             int sequences = lengths.equals("[]") ? 0 : lengths.split(",").length;
             int done = 0;
             Path current = null;

@@ -88,7 +88,7 @@ public final class Identity {
                 what = name + " (" + fields.get(name + PATH) + ") changed since the run started (its size or sampled"
                         + " contents differ)";
             } else {
-                what = name + " changed since the run started (was " + was + ", now " + is + ")";
+                what = "the " + name + " changed since the run started (was " + was + ", now " + is + ")";
             }
             throw new JobConflictException("cannot resume the run in " + where + ": " + what, true);
         }
