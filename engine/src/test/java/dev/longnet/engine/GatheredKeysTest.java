@@ -6,13 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.longnet.storage.DType;
-import dev.longnet.storage.MemoryRows;
-import dev.longnet.storage.NpyFile;
 import dev.longnet.storage.ProcSelf;
-import dev.longnet.storage.RowWindow;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -68,12 +63,12 @@ class GatheredKeysTest {
         DilatedAttention.Options options = DilatedAttention.Options.defaults().withThreads(2).withBudget(8L << 20);
         Path run = Files.createDirectory(dir.resolve("run"));
         Sampling sampling = new Sampling(run);
-        double[] gathered = attendFiles(run, config, n, q, k, v, DType.F32,
+        double[] gathered = KeyBlockTest.attendFiles(run, config, n, q, k, v, DType.F32,
                 options.withKernel(sampling).withScratch(run), Tiling.KEY_BLOCK_ROWS);
         long bound = 16L << 20;
         assertTrue(sampling.most.get() <= bound, "resident file pages " + (sampling.most.get() >> 10)
                 + " KiB while units ran, over " + (bound >> 10) + " KiB");
-        double[] inPlace = attendFiles(run, config, n, q, k, v, DType.F32, options, Tiling.KEY_BLOCK_ROWS);
+        double[] inPlace = KeyBlockTest.attendFiles(run, config, n, q, k, v, DType.F32, options, Tiling.KEY_BLOCK_ROWS);
         assertArrayEquals(inPlace, gathered, 0.0, "gathered keys change no bit");
         assertArrayEquals(KeyBlockTest.attend(config, n, q, k, v, options, Tiling.KEY_BLOCK_ROWS), gathered, 0.0,
                 "as in memory");
@@ -99,57 +94,12 @@ class GatheredKeysTest {
                     .withBudget(budget);
             Path run = Files.createDirectory(dir.resolve("run" + trial));
             String what = "N=" + n + " " + config + " " + type + " budget " + budget + " key block " + keyBlock;
-            double[] gathered = attendFiles(run, config, n, q, k, v, type, options.withScratch(run), keyBlock);
+            double[] gathered = KeyBlockTest.attendFiles(run, config, n, q, k, v, type, options.withScratch(run), keyBlock);
             try (Stream<Path> left = Files.list(run)) {
                 assertEquals(0, left.filter(p -> p.getFileName().toString().startsWith("gathered-keys")).count(),
                         "no scratch file left: " + what);
             }
-            assertArrayEquals(inMemory(config, n, q, k, v, type, options, keyBlock), gathered, 0.0, what);
-        }
-    }
-
-    private static double[] inMemory(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType type,
-                                     DilatedAttention.Options options, int keyBlock) throws Exception {
-        long[] shape = {n, config.heads(), config.headDim()};
-        try (Arena arena = Arena.ofShared(); DilatedAttention attention = new DilatedAttention(config, options, keyBlock)) {
-            MemorySegment out = arena.allocate((long) q.length * 4, 4);
-            attention.attend(MemoryRows.of(TestData.store(arena, type, q), type, shape),
-                    MemoryRows.of(TestData.store(arena, type, k), type, shape),
-                    MemoryRows.of(TestData.store(arena, type, v), type, shape), MemoryRows.of(out, DType.F32, shape),
-                    MemoryRows.of(arena.allocate((long) n * config.heads() * 4, 4), DType.F32, n, config.heads()));
-            double[] result = new double[q.length];
-            for (int i = 0; i < result.length; i++) result[i] = DType.F32.get(out, i);
-            return result;
-        }
-    }
-
-    /** Writes q, k, v as files of {@code type} in {@code run} and attends them into a file output. */
-    private static double[] attendFiles(Path run, AttentionConfig config, int n, double[] q, double[] k, double[] v,
-                                        DType type, DilatedAttention.Options options, int keyBlock) throws Exception {
-        long[] shape = {n, config.heads(), config.headDim()};
-        Path[] paths = {run.resolve("q.npy"), run.resolve("k.npy"), run.resolve("v.npy")};
-        double[][] data = {q, k, v};
-        for (int i = 0; i < 3; i++) {
-            Files.deleteIfExists(paths[i]);
-            try (NpyFile f = NpyFile.create(paths[i], type, shape); RowWindow w = f.window(0, n)) {
-                for (int j = 0; j < data[i].length; j++) type.set(w.segment(), j, (float) data[i][j]);
-                w.close();
-                f.commit();
-            }
-        }
-        try (NpyFile qf = NpyFile.open(paths[0]); NpyFile kf = NpyFile.open(paths[1]); NpyFile vf = NpyFile.open(paths[2]);
-             NpyFile out = NpyFile.create(run.resolve("o.npy"), DType.F32, shape);
-             NpyFile lse = NpyFile.create(run.resolve("lse.npy"), DType.F32, n, config.heads());
-             DilatedAttention attention = new DilatedAttention(config, options, keyBlock)) {
-            attention.attend(qf, kf, vf, out, lse);
-            try (RowWindow w = out.window(0, n)) {
-                double[] result = new double[q.length];
-                for (int i = 0; i < result.length; i++) result[i] = DType.F32.get(w.segment(), i);
-                return result;
-            } finally {
-                out.discard();
-                lse.discard();
-            }
+            assertArrayEquals(KeyBlockTest.attend(config, n, q, k, v, type, options, keyBlock), gathered, 0.0, what);
         }
     }
 }

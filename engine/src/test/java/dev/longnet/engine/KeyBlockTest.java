@@ -43,20 +43,25 @@ class KeyBlockTest {
             double[] inMemory = attend(config, n, q, k, v, options, keyBlock);
             double diff = TestData.maxAbsDiff(expected, inMemory);
             assertTrue(diff <= 1e-4, "N=" + n + " " + config + " key block " + keyBlock + ": max abs diff " + diff);
-            double[] fromFiles = attendFiles(config, n, q, k, v, options, keyBlock);
+            double[] fromFiles = attendFiles(dir, config, n, q, k, v, DType.F32, options, keyBlock);
             assertArrayEquals(inMemory, fromFiles, 0.0, "dropping pages of mapped keys changes nothing");
         }
     }
 
     static double[] attend(AttentionConfig config, int n, double[] q, double[] k, double[] v,
-                                   DilatedAttention.Options options, int keyBlock) throws Exception {
+                           DilatedAttention.Options options, int keyBlock) throws Exception {
+        return attend(config, n, q, k, v, DType.F32, options, keyBlock);
+    }
+
+    /** The engine with key blocks of {@code keyBlock} rows on in-memory q, k, v of {@code type}; out as doubles. */
+    static double[] attend(AttentionConfig config, int n, double[] q, double[] k, double[] v, DType type,
+                           DilatedAttention.Options options, int keyBlock) throws Exception {
         long[] shape = {n, config.heads(), config.headDim()};
         try (Arena arena = Arena.ofShared(); DilatedAttention attention = new DilatedAttention(config, options, keyBlock)) {
             MemorySegment out = arena.allocate((long) q.length * 4, 4);
-            attention.attend(MemoryRows.of(TestData.store(arena, DType.F32, q), DType.F32, shape),
-                    MemoryRows.of(TestData.store(arena, DType.F32, k), DType.F32, shape),
-                    MemoryRows.of(TestData.store(arena, DType.F32, v), DType.F32, shape),
-                    MemoryRows.of(out, DType.F32, shape),
+            attention.attend(MemoryRows.of(TestData.store(arena, type, q), type, shape),
+                    MemoryRows.of(TestData.store(arena, type, k), type, shape),
+                    MemoryRows.of(TestData.store(arena, type, v), type, shape), MemoryRows.of(out, DType.F32, shape),
                     MemoryRows.of(arena.allocate((long) n * config.heads() * 4, 4), DType.F32, n, config.heads()));
             double[] result = new double[q.length];
             for (int i = 0; i < result.length; i++) result[i] = DType.F32.get(out, i);
@@ -64,28 +69,35 @@ class KeyBlockTest {
         }
     }
 
-    private double[] attendFiles(AttentionConfig config, int n, double[] q, double[] k, double[] v,
-                                 DilatedAttention.Options options, int keyBlock) throws Exception {
+    /**
+     * Writes q, k, v as files of {@code type} in {@code run} and attends them into a file output, as
+     * {@link #attend} does in memory; the output files are removed.
+     */
+    static double[] attendFiles(Path run, AttentionConfig config, int n, double[] q, double[] k, double[] v,
+                                DType type, DilatedAttention.Options options, int keyBlock) throws Exception {
         long[] shape = {n, config.heads(), config.headDim()};
-        Path[] paths = {dir.resolve("q.npy"), dir.resolve("k.npy"), dir.resolve("v.npy")};
+        Path[] paths = {run.resolve("q.npy"), run.resolve("k.npy"), run.resolve("v.npy")};
         double[][] data = {q, k, v};
         for (int i = 0; i < 3; i++) {
             java.nio.file.Files.deleteIfExists(paths[i]);
-            try (NpyFile f = NpyFile.create(paths[i], DType.F32, shape); RowWindow w = f.window(0, n)) {
-                for (int j = 0; j < data[i].length; j++) DType.F32.set(w.segment(), j, (float) data[i][j]);
+            try (NpyFile f = NpyFile.create(paths[i], type, shape); RowWindow w = f.window(0, n)) {
+                for (int j = 0; j < data[i].length; j++) type.set(w.segment(), j, (float) data[i][j]);
                 w.close();
                 f.commit();
             }
         }
         try (NpyFile qf = NpyFile.open(paths[0]); NpyFile kf = NpyFile.open(paths[1]); NpyFile vf = NpyFile.open(paths[2]);
-             NpyFile out = NpyFile.create(dir.resolve("o.npy"), DType.F32, shape);
-             NpyFile lse = NpyFile.create(dir.resolve("lse.npy"), DType.F32, n, config.heads());
+             NpyFile out = NpyFile.create(run.resolve("o.npy"), DType.F32, shape);
+             NpyFile lse = NpyFile.create(run.resolve("lse.npy"), DType.F32, n, config.heads());
              DilatedAttention attention = new DilatedAttention(config, options, keyBlock)) {
             attention.attend(qf, kf, vf, out, lse);
             try (RowWindow w = out.window(0, n)) {
                 double[] result = new double[q.length];
                 for (int i = 0; i < result.length; i++) result[i] = DType.F32.get(w.segment(), i);
                 return result;
+            } finally {
+                out.discard();
+                lse.discard();
             }
         }
     }

@@ -56,44 +56,38 @@ class BlockRunnerTest {
             // torchscale, level 99 shifts (99 % 4 != 0): the stream does not run it, the engine with key blocks of 8 does.
             AttentionConfig shifted = AttentionConfig.builder().levels(new long[]{8, 99}, new int[]{1, 4}).heads(3)
                     .headDim(4).causal(causal).semantics(Semantics.TORCHSCALE).build();
-            Path trialDir = dir.resolve("kb-shifted-" + causal);
-            java.nio.file.Files.createDirectories(trialDir);
-            Path[] qkv = Tensors.inputs(trialDir, new Random(6), 290, 3, 4, DType.F32);
-            Path out = trialDir.resolve("out.npy");
-            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, shifted, 1, 1L << 20);
-            BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
-            try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
-                for (int b = 0; b < plan.blocks(); b++) {
-                    new BlockRunner(files, plan, new FileSlices(files, plan), spec, new VectorAttentionKernel(), 8).run(b);
-                }
-            }
-            JobFiles.commit(out);
-            assertTrue(Stage.of(shifted, plan).getLast().spanning(), plan.toString());
-            assertArrayEquals(Tensors.engine(shifted, qkv, 8), Tensors.bits(out), "causal " + causal + ", " + plan);
+            keyBlocks(shifted, 290, 6, "kb-shifted-" + causal, qkv -> Tensors.engine(shifted, qkv, 8));
         }
+    }
+
+    /** What a run is compared with: the output of another path on the same q, k, v files. */
+    @FunctionalInterface
+    private interface Reference {
+        int[] of(Path[] qkv) throws IOException;
     }
 
     private void keyBlocks(AttentionConfig config, long n, String name) throws IOException {
-        boolean causal = config.causal();
-        {
-            Path trialDir = dir.resolve(name);
-            java.nio.file.Files.createDirectories(trialDir);
-            Path[] qkv = Tensors.inputs(trialDir, new Random(5), n, config.heads(), config.headDim(), DType.F32);
-            Path out = trialDir.resolve("out.npy");
-            JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 1, 1L << 20);
-            BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
-            try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
-                for (int b = 0; b < plan.blocks(); b++) {
-                    new BlockRunner(files, plan, new FileSlices(files, plan), spec, new VectorAttentionKernel(), 8).run(b);
-                }
-            }
-            JobFiles.commit(out);
-            assertTrue(Stage.of(config, plan).getLast().spanning(), plan.toString());
-            assertArrayEquals(stream(config, qkv, 8), Tensors.bits(out), "causal " + causal + ", " + plan);
-        }
+        keyBlocks(config, n, 5, name, qkv -> stream(config, qkv, 8));
     }
 
-    /** The stream's output bits, with key blocks of {@code keyBlockRows}. */
+    /** The job on 3 blocks with key blocks of 8 rows, its last level spanning, against {@code reference}. */
+    private void keyBlocks(AttentionConfig config, long n, int seed, String name, Reference reference) throws IOException {
+        Path trialDir = dir.resolve(name);
+        java.nio.file.Files.createDirectories(trialDir);
+        Path[] qkv = Tensors.inputs(trialDir, new Random(seed), n, config.heads(), config.headDim(), DType.F32);
+        Path out = trialDir.resolve("out.npy");
+        JobSpec spec = JobSpec.of(qkv[0], qkv[1], qkv[2], out, config, 1, 1L << 20);
+        BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
+        try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {
+            for (int b = 0; b < plan.blocks(); b++) {
+                new BlockRunner(files, plan, new FileSlices(files, plan), spec, new VectorAttentionKernel(), 8).run(b);
+            }
+        }
+        JobFiles.commit(out);
+        assertTrue(Stage.of(config, plan).getLast().spanning(), plan.toString());
+        assertArrayEquals(reference.of(qkv), Tensors.bits(out), "causal " + config.causal() + ", " + plan);
+    }
+
     private static int[] stream(AttentionConfig config, Path[] qkv, int keyBlockRows) throws IOException {
         float[][] in = new float[3][];
         for (int t = 0; t < 3; t++) {

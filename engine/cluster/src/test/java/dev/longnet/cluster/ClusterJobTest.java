@@ -3,6 +3,7 @@ package dev.longnet.cluster;
 import dev.longnet.engine.AttentionConfig;
 import dev.longnet.engine.HeadOffsetRule;
 import dev.longnet.storage.DType;
+import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,12 +119,10 @@ class ClusterJobTest {
      */
     @Test
     void theListenerSeesProgressGrowToTheTotal() throws Exception {
-        AttentionConfig config = AttentionConfig.builder()
-                .levels(new long[]{16, 32, 64, 128, 1000}, new int[]{1, 2, 4, 6, 12}).heads(2).headDim(4).build();
-        Path dir = Files.createDirectories(data.resolve("progress"));
-        Path[] qkv = Tensors.inputs(dir, new Random(7), 250, 2, 4, DType.F32);
-        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
-                data.relativize(dir.resolve("out.npy")), config, 1, 1L << 20);
+        ProgressJob job = progressJob("progress", 7);
+        AttentionConfig config = job.config();
+        Path[] qkv = job.qkv();
+        JobSpec spec = job.spec();
         List<JobProgress> seen = new ArrayList<>();
         System.setProperty("longnet.cluster.stagePauseMillis", "300");
         ClusterJob.Result result;
@@ -132,7 +131,7 @@ class ClusterJobTest {
         } finally {
             System.clearProperty("longnet.cluster.stagePauseMillis");
         }
-        assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(dir.resolve("out.npy")));
+        assertArrayEquals(Tensors.engine(config, qkv), Tensors.bits(job.out()));
         assertEquals(new JobProgress(0, 0, 250), seen.getFirst(), seen.toString());
         assertEquals(new JobProgress(250, 0, 250), seen.getLast(), seen.toString());
         for (int i = 1; i < seen.size(); i++) {
@@ -147,13 +146,11 @@ class ClusterJobTest {
     /** A block an earlier run finished counts as done from the start, and the result says what was resumed. */
     @Test
     void workAnEarlierRunFinishedCountsAsDoneFromTheStart() throws Exception {
-        AttentionConfig config = AttentionConfig.builder()
-                .levels(new long[]{16, 32, 64, 128, 1000}, new int[]{1, 2, 4, 6, 12}).heads(2).headDim(4).build();
-        Path dir = Files.createDirectories(data.resolve("progress-resumed"));
-        Path[] qkv = Tensors.inputs(dir, new Random(8), 250, 2, 4, DType.F32);
-        Path out = dir.resolve("out.npy");
-        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
-                data.relativize(out), config, 1, 1L << 20);
+        ProgressJob job = progressJob("progress-resumed", 8);
+        AttentionConfig config = job.config();
+        Path[] qkv = job.qkv();
+        Path out = job.out();
+        JobSpec spec = job.spec();
         BlockPlan plan = JobFiles.prepare(qkv[0], qkv[1], qkv[2], out, spec, 3);
         try (JobFiles files = JobFiles.open(qkv[0], qkv[1], qkv[2], out, spec)) {        // an earlier run: block 0
             new BlockRunner(files, plan, new FileSlices(files, plan), spec, new dev.longnet.engine.VectorAttentionKernel())
@@ -168,6 +165,20 @@ class ClusterJobTest {
         assertEquals(block0, result.tokensResumed());
         assertEquals(4, result.stagesSkipped());
         assertEquals((250 - block0) / result.seconds(), result.tokensPerSecond(), 1e-9);
+    }
+
+    /** A job of 250 rows over five levels for the progress tests: its configuration, inputs, output and spec. */
+    private record ProgressJob(AttentionConfig config, Path[] qkv, Path out, JobSpec spec) { }
+
+    private ProgressJob progressJob(String name, long seed) throws IOException {
+        AttentionConfig config = AttentionConfig.builder()
+                .levels(new long[]{16, 32, 64, 128, 1000}, new int[]{1, 2, 4, 6, 12}).heads(2).headDim(4).build();
+        Path dir = Files.createDirectories(data.resolve(name));
+        Path[] qkv = Tensors.inputs(dir, new Random(seed), 250, 2, 4, DType.F32);
+        Path out = dir.resolve("out.npy");
+        JobSpec spec = JobSpec.of(data.relativize(qkv[0]), data.relativize(qkv[1]), data.relativize(qkv[2]),
+                data.relativize(out), config, 1, 1L << 20);
+        return new ProgressJob(config, qkv, out, spec);
     }
 
     /** A task outside the allowlist. */
