@@ -144,12 +144,17 @@ final class StreamCommand extends BaseCommand {
                          chatty())) {
                 Start at = open(attention, options, snapshot, output, source, tokenBytes);
                 long resumedAt = at.sequenceStart + at.stream.position();
-                if (resumedAt > 0) {
-                    note("stream: resuming at token " + resumedAt + (lengths == null ? "" : " (sequence " + at.sequence
-                            + ")") + " from " + snapshot);
-                    skip(input, resumedAt * tokenBytes);
+                try {
+                    if (resumedAt > 0) {
+                        note("stream: resuming at token " + resumedAt + (lengths == null ? "" : " (sequence "
+                                + at.sequence + ")") + " from " + snapshot);
+                        skip(input, resumedAt * tokenBytes);
+                    }
+                    output.resumeAt(at.sequenceStart + at.stream.delivered());
+                } catch (IOException | RuntimeException | Error e) {
+                    at.stream.close();                                    // the loop below closes it otherwise
+                    throw e;
                 }
-                output.resumeAt(at.sequenceStart + at.stream.delivered());
                 Input reader = new Input(input, source, rowValues, dtype, tokenBytes);
                 long every = snapshotEvery == null ? Long.MAX_VALUE : snapshotEvery;
                 long sequenceStart = at.sequenceStart;

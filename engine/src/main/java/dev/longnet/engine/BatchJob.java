@@ -76,6 +76,7 @@ final class BatchJob {
                     "the batch (its sequences' outputs and scratch, then the batch's output)");
 
             Totals totals = new Totals();
+            long all = Arrays.stream(lengths).sum();
             for (int b = 0; b < batch; b++) {
                 Path sequenceOut = sequenceOut(runFiles, b);
                 if (Files.isRegularFile(sequenceOut)) {
@@ -83,7 +84,6 @@ final class BatchJob {
                     continue;
                 }
                 long before = totals.tokens;
-                long all = Arrays.stream(lengths).sum();
                 DilatedAttention.Options shifted = options.withListener(p -> options.listener().onProgress(new Progress(
                         p.tilesDone(), before + p.tokensDone(), all, p.level(), p.pass(), p.unitsDone(), p.unitsTotal())));
                 AttentionRequest one = new AttentionRequest(request.q(), request.k(), request.v(), sequenceOut,
