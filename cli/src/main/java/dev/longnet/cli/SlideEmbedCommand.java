@@ -106,6 +106,8 @@ final class SlideEmbedCommand extends BaseCommand {
                     .put("seconds", r.seconds()).put("tilesPerSecond", r.tiles() / r.seconds())
                     .put("rowSeconds", r.timings().rowSeconds()).put("attentionSeconds", r.timings().attentionSeconds())
                     .put("weightGflopsPerSecond", slide.config().weightFlopsPerToken() * (r.tiles() + 1) / r.timings().rowSeconds() / 1e9)
+                    .put("linearSeconds", r.timings().linearSeconds())
+                    .put("linearGflopsPerSecond", r.timings().linearFlopsPerSecond() / 1e9)
                     .put("peakRssBytes", peak).put("out", out.toString()).toString());
         } else {
             result(String.format(Locale.ROOT, "%,d tiles -> %s (1, %d) in %.2f s (%,.0f tiles/s), peak RSS %s", r.tiles(), out,

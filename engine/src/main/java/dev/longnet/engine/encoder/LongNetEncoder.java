@@ -189,11 +189,11 @@ public final class LongNetEncoder implements AutoCloseable {
                     float[] xb = b.get(0, rows * e), hb = b.get(1, rows * e), ob = b.get(2, rows * e);
                     RowChunks.read(xs, from, e, xb, rows);
                     Ops.layerNorm(xb, hb, rows, e, w.attnLnW(), w.attnLnB(), EncoderConfig.LAYER_NORM_EPS, b.lanes);
-                    w.q().apply(hb, rows, ob, b.tmp);
+                    b.apply(w.q(), hb, rows, ob);
                     RowChunks.write(ob, rows, qs, from, e);
-                    w.k().apply(hb, rows, ob, b.tmp);
+                    b.apply(w.k(), hb, rows, ob);
                     RowChunks.write(ob, rows, ks, from, e);
-                    w.v().apply(hb, rows, ob, b.tmp);
+                    b.apply(w.v(), hb, rows, ob);
                     RowChunks.write(ob, rows, vs, from, e);
                 });
             }
@@ -219,14 +219,14 @@ public final class LongNetEncoder implements AutoCloseable {
                     float[] fb = b.get(3, rows * f);
                     RowChunks.read(as, from, e, hb, rows);
                     Ops.layerNorm(hb, hb, rows, e, w.innerLnW(), w.innerLnB(), EncoderConfig.LAYER_NORM_EPS, b.lanes);
-                    w.out().apply(hb, rows, ob, b.tmp);
+                    b.apply(w.out(), hb, rows, ob);
                     RowChunks.read(xs, from, e, xb, rows);
                     for (int i = 0; i < rows * e; i++) xb[i] += ob[i];
                     Ops.layerNorm(xb, hb, rows, e, w.ffnInLnW(), w.ffnInLnB(), EncoderConfig.LAYER_NORM_EPS, b.lanes);
-                    w.fc1().apply(hb, rows, fb, b.tmp);
+                    b.apply(w.fc1(), hb, rows, fb);
                     Ops.gelu(fb, 0, rows * f);
                     Ops.layerNorm(fb, fb, rows, f, w.ffnLnW(), w.ffnLnB(), EncoderConfig.LAYER_NORM_EPS, b.lanes);
-                    w.fc2().apply(fb, rows, ob, b.tmp);
+                    b.apply(w.fc2(), fb, rows, ob);
                     for (int i = 0; i < rows * e; i++) xb[i] += ob[i];
                     RowChunks.write(xb, rows, xs, from, e);
                 });
@@ -245,10 +245,19 @@ public final class LongNetEncoder implements AutoCloseable {
         for (RowWindow w : windows) w.advise(Advice.POPULATE_WRITE);
     }
 
-    /** Seconds spent so far in the row work (layer norms, projections, FFN) and in the attention. */
-    public record Timings(double rowSeconds, double attentionSeconds) { }
+    /**
+     * Seconds spent so far in the row work (layer norms, projections, FFN) and in the attention; the flops of the
+     * linear layers within the row work and the seconds they took (the threads' time in them over the threads).
+     */
+    public record Timings(double rowSeconds, double attentionSeconds, long linearFlops, double linearSeconds) {
+        /** The linear layers' flops per second while in them. */
+        public double linearFlopsPerSecond() { return linearFlops / linearSeconds; }
+    }
 
-    public Timings timings() { return new Timings(rowNanos / 1e9, attentionNanos / 1e9); }
+    public Timings timings() {
+        RowChunks.LinearTime linear = chunks.linearTime();
+        return new Timings(rowNanos / 1e9, attentionNanos / 1e9, linear.flops(), linear.seconds());
+    }
 
     /** The encoder's layer_norm over rows (count·dim floats) in place; a no-op when the encoder has none. */
     public void finalNorm(float[] rows, int count) {

@@ -24,11 +24,21 @@ final class RowChunks implements AutoCloseable {
         void rows(int from, int to, Buffers buffers) throws IOException;
     }
 
-    /** One thread's scratch, grown on demand and kept from chunk to chunk. */
+    /** One thread's scratch, grown on demand and kept from chunk to chunk, and the time its linear layers took. */
     static final class Buffers {
         final float[] tmp = Linear.scratch();
         final float[] lanes = dev.longnet.engine.model.Ops.lanes();
         private final float[][] arrays = new float[4][];
+        private long linearNanos;
+        private long linearFlops;
+
+        /** y = linear(x) over rows, timed. */
+        void apply(Linear linear, float[] x, int rows, float[] y) {
+            long t = System.nanoTime();
+            linear.apply(x, rows, y, tmp);
+            linearNanos += System.nanoTime() - t;
+            linearFlops += linear.flopsPerRow() * rows;
+        }
 
         /** Buffer i holding at least size floats. */
         float[] get(int i, int size) {
@@ -59,6 +69,21 @@ final class RowChunks implements AutoCloseable {
         }
         Parallel.runAll(tasks.size() > 1 ? pool : null, tasks);
     }
+
+    /**
+     * The linear layers' flops so far and the seconds they took, as the threads' time in them summed and divided by
+     * the thread count: their rate is what the machine's cores do while in the kernel.
+     */
+    LinearTime linearTime() {
+        long nanos = 0, flops = 0;
+        for (Buffers b : buffers) {
+            nanos += b.linearNanos;
+            flops += b.linearFlops;
+        }
+        return new LinearTime(flops, nanos / 1e9 / threads);
+    }
+
+    record LinearTime(long flops, double seconds) { }
 
     static void read(MemorySegment s, long row, int width, float[] dst, int rows) {
         MemorySegment.copy(s, FLOAT, row * width * 4L, dst, 0, rows * width);

@@ -1,5 +1,6 @@
 package dev.longnet.engine.encoder;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longnet.engine.AttentionConfig;
@@ -83,6 +84,9 @@ class EncoderReferenceTest {
                 MemorySegment.copy(w.segment(), RowChunks.FLOAT, 0, got, 0, got.length);
             }
             enc.finalNorm(got, N);
+            LongNetEncoder.Timings t = enc.timings();
+            assertEquals(config.weightFlopsPerToken() * N, t.linearFlops(), "every linear layer's flops are counted once");
+            assertTrue(t.linearSeconds() > 0 && t.linearSeconds() <= t.rowSeconds(), t.toString());
         }
         double worst = 0;
         for (int i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - expected[i]));
